@@ -1,0 +1,30 @@
+"""``python -m codemode_kernel``: launch the kernel, or ``install`` its kernelspec."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch on the first argument; anything but ``install`` is for the kernel app.
+
+    The kernel module is imported only when launching, so installing works even where the
+    kernel's own dependencies (V8) are broken or still being set up.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["install"]:
+        from codemode_kernel.install import main as install_main
+
+        return install_main(args[1:])
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    from codemode_kernel.kernel import CodeModeKernel
+
+    IPKernelApp.launch_instance(argv=args, kernel_class=CodeModeKernel)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
