@@ -1,0 +1,227 @@
+"""One cell's JavaScript run: the main script, host-driven timers, tool replies, limits, teardown.
+
+A `CellRuntime` is the cell layer's handle on the V8 side. Its public methods are thread-safe (the
+cell layer calls them from the kernel loop); everything else runs on the engine loop. Messages
+from JavaScript reach the cell layer through the sink, in helper-call order, on whichever thread
+produced them; timer messages are consumed here because timers are a runtime concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .isolate import Isolate, JSEvalException, Message, MessageSink
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+MIB = 1024 * 1024
+_HEAP_POLL_S = 0.05
+_HOST = 'globalThis[Symbol.for("codemode.host")]'
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-cell resource ceilings (SPEC §9); names follow the reference's resource names."""
+
+    heap_bytes: int = 256 * MIB
+    pending_timers: int = 1024
+    output_bytes: int = 8 * MIB
+    delegate_result_bytes: int = 8 * MIB
+
+
+def limit_error(resource: str, limit: int, observed: int) -> str:
+    """The reference's resource-limit message, exactly."""
+    return (
+        "resource limit exceeded: code=resource_exhausted "
+        f"resource={resource} limit={limit} observed={observed}"
+    )
+
+
+def failure(name: str, text: str) -> Message:
+    """A `done` message for a failure the host detected (the JS never got to report it)."""
+    return {
+        "t": "done",
+        "error": {"name": name, "message": text, "text": text},
+        "result": None,
+        "writes": {},
+    }
+
+
+def script_for(body: str, config: dict[str, Any]) -> str:
+    """Wrap prepared user code so line N of the cell is line N of `cell.js`."""
+    return (
+        f'{_HOST}.main(async function (__import) {{"use strict";{body}\n}}, '
+        f"{json.dumps(config)});\n//# sourceURL=cell.js"
+    )
+
+
+class CellRuntime:
+    """The V8 side of one cell: runs once, reports a single `done`, then frees its isolate.
+
+    "Over" is claimed exactly once, under a lock, by whoever ends the cell first: the script's
+    own `done` (isolate thread), a limit breach or a compile error (engine loop), or a
+    termination (any thread). Only the claimant reports, so the cell layer sees at most one
+    `done`, and none after a termination.
+    """
+
+    def __init__(self, engine: Engine, sink: MessageSink, limits: Limits) -> None:
+        self._engine = engine
+        self._loop = engine.loop
+        self._sink = sink
+        self._limits = limits
+        self._isolate: Isolate | None = None
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._output_bytes = 0
+        self._lock = threading.Lock()
+        self._over = False
+        self._stopped: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    # -- thread-safe API for the cell layer ------------------------------------------------
+
+    def resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
+        """Settle `tools.x()` call `call_id`: resolve with `value`, or reject with the string."""
+        self._loop.call_soon_threadsafe(self._resolve_tool, call_id, ok, value)
+
+    def terminate(self) -> concurrent.futures.Future[None]:
+        """Stop the cell now; the future completes once its isolate thread has really stopped."""
+        self._claim()
+        self._loop.call_soon_threadsafe(self._release)
+        return self._stopped
+
+    @property
+    def stopped(self) -> concurrent.futures.Future[None]:
+        """Completes when the isolate has been freed (after `done` or a termination)."""
+        return self._stopped
+
+    # -- engine loop -----------------------------------------------------------------------
+
+    async def run(self, isolate: Isolate, script: str) -> None:
+        if self._over:  # terminated before it started
+            self._engine.discard(isolate, self._stopped)
+            return
+        self._isolate = isolate
+        isolate.set_heap_limit(self._limits.heap_bytes)
+        isolate.set_sink(self._on_message)
+        self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
+        try:
+            await isolate.eval(script)
+        except JSEvalException as exc:
+            self._fail_from_exception(exc)
+        except asyncio.CancelledError:
+            pass
+
+    def _claim(self) -> bool:
+        with self._lock:
+            if self._over:
+                return False
+            self._over = True
+            return True
+
+    def _on_message(self, message: Message) -> None:
+        """Runs on the isolate thread while JavaScript waits: keep it short."""
+        if self._over:
+            return
+        kind = message.get("t")
+        if kind in ("timer", "clear_timer"):
+            self._loop.call_soon_threadsafe(self._timer_message, message)
+        elif kind == "done":
+            if self._claim():
+                self._sink(message)
+                self._loop.call_soon_threadsafe(self._release)
+        else:
+            if kind in ("text", "console", "image"):
+                self._output_bytes += _size(message)
+                if self._output_bytes > self._limits.output_bytes:
+                    limit, observed = self._limits.output_bytes, self._output_bytes
+                    self._loop.call_soon_threadsafe(
+                        self._fail_limit, "output_bytes", limit, observed
+                    )
+                    return
+            self._sink(message)
+
+    def _timer_message(self, message: Message) -> None:
+        if self._over:
+            return
+        timer_id = int(message["id"])
+        if message["t"] == "clear_timer":
+            handle = self._timers.pop(timer_id, None)
+            if handle is not None:
+                handle.cancel()
+            return
+        if len(self._timers) >= self._limits.pending_timers:
+            self._fail_limit("pending_timers", self._limits.pending_timers, len(self._timers) + 1)
+            return
+        delay = max(0.0, float(message.get("delay", 0))) / 1000
+        self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
+
+    def _fire(self, timer_id: int) -> None:
+        if self._timers.pop(timer_id, None) is not None:
+            self._send(f"{_HOST}.fire({timer_id})")
+
+    def _resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
+        payload = json.dumps(value)
+        if len(payload) > self._limits.delegate_result_bytes:
+            limit = self._limits.delegate_result_bytes
+            self._fail_limit("delegate_result_bytes", limit, len(payload))
+            return
+        self._send(f"{_HOST}.resolve({int(call_id)}, {'true' if ok else 'false'}, {payload})")
+
+    def _send(self, source: str) -> None:
+        """Queue a host → JS call; a JS error there surfaces as the cell's own `done`."""
+        isolate = self._isolate
+        if isolate is not None and not self._over:
+            self._engine.spawn(_eval_quietly(isolate, source))
+
+    def _poll_heap(self) -> None:
+        isolate = self._isolate
+        if self._over or isolate is None:
+            return
+        if isolate.heap_limit_reached():
+            self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
+            return
+        self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
+
+    def _fail_from_exception(self, exc: JSEvalException) -> None:
+        """The main script itself failed (compile error, or killed for memory)."""
+        isolate = self._isolate
+        if isolate is not None and isolate.heap_limit_reached():
+            self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
+            return
+        text = str(exc).strip()
+        first = text.split("\n", 1)[0]
+        name = "SyntaxError" if "SyntaxError" in first else "ScriptError"
+        self._report(failure(name, text))
+
+    def _fail_limit(self, resource: str, limit: int, observed: int) -> None:
+        self._report(failure("ResourceLimitExceeded", limit_error(resource, limit, observed)))
+
+    def _report(self, message: Message) -> None:
+        if self._claim():
+            self._sink(message)
+            self._release()
+
+    def _release(self) -> None:
+        """Drop timers and free the isolate; pending tool calls simply never settle."""
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        isolate, self._isolate = self._isolate, None
+        if isolate is not None:
+            self._engine.discard(isolate, self._stopped)
+
+
+async def _eval_quietly(isolate: Isolate, source: str) -> None:
+    with contextlib.suppress(JSEvalException, asyncio.CancelledError):
+        await isolate.eval(source)
+
+
+def _size(message: Message) -> int:
+    text = message.get("text") or message.get("image_url") or ""
+    return len(str(text).encode("utf-8", "replace"))

@@ -1,0 +1,114 @@
+"""The process-wide V8 engine: one loop thread that drives every isolate, and a pool of isolates
+prepared ahead of need so a cell never waits for V8 start-up.
+
+Each isolate has its own C++ thread, so cells' JavaScript runs in parallel; the engine loop only
+shuffles messages, timers and teardown and never blocks on JavaScript (see `isolate.py`).
+Blocking teardown (`mr_free_context` joins the isolate thread) runs on a small executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from py_mini_racer._dll import init_mini_racer
+
+from .cell_runtime import CellRuntime, Limits, script_for
+from .isolate import Isolate, MessageSink
+
+
+class Engine:
+    """Starts cell runtimes. Thread-safe; create one per process."""
+
+    def __init__(self, prepared: int = 2) -> None:
+        self._prepared = prepared
+        self._ready: deque[Isolate] = deque()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._filling = False
+        self._closed = False
+        self._reaper = concurrent.futures.ThreadPoolExecutor(2, "codemode-reaper")
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="codemode-engine", daemon=True)
+        self._thread.start()
+        self.v8_version: str = init_mini_racer(ignore_duplicate_init=True).mr_v8_version().decode()
+        self.loop.call_soon_threadsafe(self._refill)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    # -- public, any thread -------------------------------------------------------------------
+
+    def start_cell(
+        self, body: str, config: dict[str, Any], sink: MessageSink, limits: Limits
+    ) -> CellRuntime:
+        """Run prepared cell code on a fresh isolate; messages go to `sink` (any thread)."""
+        runtime = CellRuntime(self, sink, limits)
+        script = script_for(body, config)
+        self.loop.call_soon_threadsafe(self.spawn, self._start(runtime, script))
+        return runtime
+
+    def shutdown(self, timeout: float = 1.0) -> None:
+        """Free every prepared isolate and stop the loop (cells must be terminated first)."""
+        if self._closed:
+            return
+        self._closed = True
+
+        async def drain() -> None:
+            while self._ready:
+                await self._ready.popleft().aclose(self._free)
+
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(drain(), self.loop).result(timeout)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+
+    # -- engine loop ---------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine on the engine loop, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def discard(self, isolate: Isolate, stopped: concurrent.futures.Future[None]) -> None:
+        """Tear an isolate down in the background; `stopped` completes when it is gone."""
+
+        async def close() -> None:
+            try:
+                await isolate.aclose(self._free)
+            finally:
+                if not stopped.done():
+                    stopped.set_result(None)
+
+        self.spawn(close())
+
+    async def _free(self, fn: Callable[[], None]) -> None:
+        await self.loop.run_in_executor(self._reaper, fn)
+
+    async def _start(self, runtime: CellRuntime, script: str) -> None:
+        isolate = self._ready.popleft() if self._ready else await self._new_isolate()
+        self._refill()
+        await runtime.run(isolate, script)
+
+    async def _new_isolate(self) -> Isolate:
+        isolate = Isolate(self.loop)
+        await isolate.install_prelude()
+        return isolate
+
+    def _refill(self) -> None:
+        if not self._filling and not self._closed and len(self._ready) < self._prepared:
+            self._filling = True
+            self.spawn(self._fill())
+
+    async def _fill(self) -> None:
+        try:
+            while not self._closed and len(self._ready) < self._prepared:
+                self._ready.append(await self._new_isolate())
+        finally:
+            self._filling = False

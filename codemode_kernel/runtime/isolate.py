@@ -1,0 +1,146 @@
+"""One V8 isolate with the prelude installed: the only module that touches mini-racer.
+
+mini-racer's public API makes synchronous calls into the isolate (proxies, `JSFunction.__call__`,
+`await promise`), and each of those hangs forever when user JavaScript is stuck in a loop. So this
+module talks to the library one level down and keeps two rules:
+
+* **Host → JS** is only ever an asynchronous, cancelable eval (`eval_cancelable`): it queues
+  behind running JavaScript instead of blocking a Python thread.
+* **JS → host** goes through a typed-array *out-channel*. JavaScript writes a message into a
+  `Uint16Array` and calls a host callback; that callback runs synchronously on the isolate's own
+  thread while JavaScript is paused inside the call, so Python copies the message out with no
+  isolate call at all. Output therefore arrives live even from `text(1); while (true) {}`.
+
+Closing frees the context, which stops any JavaScript (including runaway microtasks) and joins the
+isolate thread; because no Python thread is ever parked inside a synchronous isolate call, that
+join cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from itertools import count
+from typing import Any
+
+import py_mini_racer._mini_racer as _mini_racer
+from py_mini_racer import JSEvalException, JSParseException
+from py_mini_racer._context import Context
+from py_mini_racer._dll import init_mini_racer, mr_callback_func
+from py_mini_racer._objects import ObjectFactoryImpl
+
+from .prelude import PRELUDE
+
+# mini-racer's own setTimeout polyfill is broken for 0/negative/missing delays and installs
+# non-deletable globals; the prelude brings host-driven timers instead.
+_mini_racer.INSTALL_SET_TIMEOUT = "0"  # type: ignore[attr-defined]
+
+#: Callback id of the out-channel. mini-racer numbers its own callbacks from 1, so the Context
+#: below is given a counter that starts after this one.
+_CHANNEL_ID = 1
+_HEADER = 4  # UTF-16 units before the payload: length low, length high, last-chunk flag, unused
+
+Message = dict[str, Any]
+MessageSink = Callable[[Message], None]
+
+__all__ = ["Isolate", "JSEvalException", "JSParseException", "Message", "MessageSink"]
+
+
+class Isolate:
+    """A fresh isolate, ready to run one cell. Create and use it on the engine's loop only."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._dll = init_mini_racer(ignore_duplicate_init=True)
+        self._sink: MessageSink | None = None
+        self._closed = False
+        self._chunks: list[str] = []
+        self._channel: memoryview | None = None
+        # Keep the ctypes callback alive as long as the context: V8 calls it from its thread.
+        self._callback = mr_callback_func(self._on_callback)  # type: ignore[arg-type]
+        self._ctx_id = self._dll.mr_init_context(self._callback)
+        ids = count(_CHANNEL_ID + 1)
+        self._context = Context(self._dll, self._ctx_id, loop, ObjectFactoryImpl(), ids)
+        self._keep: list[object] = []
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    async def install_prelude(self) -> None:
+        """Run the prelude and map its out-channel buffer (before any user code exists)."""
+        setup = await self._context.eval_cancelable(PRELUDE)
+        raw = self._dll.mr_make_js_callback(self._ctx_id, _CHANNEL_ID)
+        notify = self._context._value_handle_to_python(self._context._wrap_raw_handle(raw))
+        buffer = await self._context.call_function_cancelable(setup, notify)  # type: ignore[arg-type]
+        assert isinstance(buffer, memoryview)
+        self._channel = buffer.cast("B") if buffer.format != "B" else buffer
+        self._keep = [setup, notify, buffer]
+
+    def set_sink(self, sink: MessageSink) -> None:
+        """Where messages from JavaScript go. Called on the isolate's thread: must not block."""
+        self._sink = sink
+
+    def set_heap_limit(self, limit_bytes: int) -> None:
+        self._dll.mr_set_hard_memory_limit(self._ctx_id, limit_bytes)
+
+    def heap_limit_reached(self) -> bool:
+        return bool(self._dll.mr_hard_memory_limit_reached(self._ctx_id))
+
+    async def eval(self, source: str) -> Any:
+        """Queue `source` on the isolate; raises JSEvalException subclasses for JS errors."""
+        task = asyncio.ensure_future(self._context.eval_cancelable(source))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return await task
+
+    async def aclose(self, free: Callable[[Callable[[], None]], Awaitable[None]]) -> None:
+        """Free the isolate: stop all JavaScript and join its thread. Idempotent.
+
+        Evals still queued are cancelled first (their cleanup touches the context), then `free`
+        runs the blocking teardown somewhere that is not the engine loop.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._sink = None
+        pending = list(self._pending)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._keep.clear()
+        await free(self._free_context)
+
+    def _free_context(self) -> None:
+        self._dll.mr_free_context(self._ctx_id)
+        self._channel = None
+
+    # -- the out-channel ------------------------------------------------------------------
+
+    def _on_callback(self, callback_id: int, raw: Any) -> None:
+        """Every callback from V8, on the isolate's thread. Must return quickly and never raise."""
+        if self._closed:
+            return  # late completions after close: the context they point into is gone
+        if callback_id != _CHANNEL_ID:
+            self._context.handle_callback_from_v8(callback_id, raw)
+            return
+        self._dll.mr_free_value(self._ctx_id, raw)
+        channel = self._channel
+        if channel is None:
+            return
+        length = channel[0] | channel[1] << 8 | channel[2] << 16 | channel[3] << 24
+        last = channel[4]
+        start = 2 * _HEADER
+        self._chunks.append(
+            bytes(channel[start : start + 2 * length]).decode("utf-16-le", "replace")
+        )
+        if not last:
+            return
+        text = "".join(self._chunks)
+        self._chunks.clear()
+        sink = self._sink
+        if sink is None:
+            return
+        try:
+            sink(json.loads(text))
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
