@@ -7,7 +7,7 @@ cell layer (output shaping, the client) speaks in them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 Stream = Literal["stdout", "stderr"]
 
@@ -28,4 +28,4 @@ class ImageItem:
     detail: str = "high"
 
 
-Item = Union[TextItem, ImageItem]
+Item = TextItem | ImageItem

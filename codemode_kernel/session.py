@@ -1,0 +1,224 @@
+"""The code-mode session: cells by id, the store, tool routing. No Jupyter, no V8 details.
+
+One session per kernel process. Cell ids are "1", "2", … and never reused. The store is the only
+state that crosses cells: each cell starts from a snapshot, and its writes are merged by key when
+it completes naturally (successfully or not) — never when it is terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .cell import Cell, CellHooks, Observation, Observer, ScriptError
+from .errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
+from .runtime import Engine, Limits, Message, limit_error
+from .source import ExecRequest, WaitRequest, prepare
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Defaults and limits (the kernel maps its traitlets onto this)."""
+
+    yield_time_ms: int = 10_000
+    limits: Limits = field(default_factory=Limits)
+    max_cells: int = 128
+    store_bytes: int = 16 * MIB
+
+
+class Store:
+    """Committed values by key, with their serialized size for the committed-state limit."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.values: dict[str, Any] = {}
+        self._sizes: dict[str, int] = {}
+        self._limit = limit_bytes
+
+    @property
+    def size(self) -> int:
+        return sum(self._sizes.values())
+
+    def commit(self, writes: dict[str, Any]) -> str | None:
+        """Merge `writes` by key, or refuse them all with the limit message."""
+        sizes = {key: len(key) + len(json.dumps(value)) for key, value in writes.items()}
+        observed = self.size - sum(self._sizes.get(k, 0) for k in writes) + sum(sizes.values())
+        if observed > self._limit:
+            return limit_error("committed_state_bytes", self._limit, observed)
+        self.values.update(writes)
+        self._sizes.update(sizes)
+        return None
+
+
+class ToolRouter(Protocol):
+    """Where `tools.x()` calls go (comm providers, kernel-side tools)."""
+
+    def definitions(self) -> list[dict[str, Any]]: ...
+
+    def call(self, cell: Cell, message: Message) -> None: ...
+
+    def cancel(self, cell: Cell) -> None: ...
+
+
+class SessionListener(Protocol):
+    """Out-of-band news: lifecycle events and notifications, for every cell."""
+
+    def cell_event(self, cell: Cell, event: str) -> None: ...
+
+    def notify(self, cell: Cell, text: str) -> None: ...
+
+
+class NoTools:
+    """The router of a session nobody has registered tools with."""
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return []
+
+    def call(self, cell: Cell, message: Message) -> None:
+        if cell.runtime is not None:
+            reason = f"tool `{message['name']}` is not enabled in exec"
+            cell.runtime.resolve_tool(message["id"], False, reason)
+
+    def cancel(self, cell: Cell) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    cell_id: str
+    state: str
+    age_s: float
+    buffered: int
+
+
+class Session:
+    """Creates, observes and terminates cells. Lives on one asyncio loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: SessionConfig | None = None,
+        tools: ToolRouter | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config or SessionConfig()
+        self.store = Store(self.config.store_bytes)
+        self.tools: ToolRouter = tools or NoTools()
+        self.listeners: list[SessionListener] = []
+        self._cells: dict[str, Cell] = {}
+        self._ids = itertools.count(1)
+        self._shutting_down = False
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def exec(self, request: ExecRequest, observer: Observer) -> Observation:
+        """Start a new cell and observe it until it completes, yields or is terminated."""
+        if self._shutting_down:
+            raise SessionShuttingDown()
+        if len(self._cells) >= self.config.max_cells:
+            limit = self.config.max_cells
+            raise ResourceLimitExceeded(limit_error("active_cells", limit, limit + 1))
+        cell = self._new_cell()
+        prepared = prepare(request.code)
+        if prepared.static_import is not None:
+            text = f"Unsupported import in exec: {prepared.static_import}"
+            cell.sink(
+                {
+                    "t": "done",
+                    "error": {"name": "ScriptError", "message": text, "text": text},
+                    "writes": {},
+                }
+            )
+        else:
+            config = {
+                "cellId": cell.cell_id,
+                "store": self.store.values,
+                "tools": self.tools.definitions(),
+            }
+            cell.runtime = self.engine.start_cell(
+                prepared.body, config, cell.sink, self.config.limits
+            )
+        yield_ms = self._yield_ms(request.yield_time_ms)
+        return await self._observe(cell, observer, yield_ms)
+
+    async def wait(self, request: WaitRequest, observer: Observer) -> Observation:
+        """Attach to a live cell (or terminate it, when the request says so)."""
+        cell = self.get(request.cell_id)
+        if request.terminate:
+            pending, outcome = await cell.terminate()
+            observer.on_attach(cell.cell_id)
+            for item in pending:
+                observer.on_item(item)
+            return outcome
+        return await self._observe(cell, observer, self._yield_ms(request.yield_time_ms))
+
+    async def terminate(self, cell_id: str) -> Observation:
+        """Terminate a cell on behalf of its own observer (a Jupyter interrupt)."""
+        _, outcome = await self.get(cell_id).terminate()
+        return outcome
+
+    def get(self, cell_id: str) -> Cell:
+        cell = self._cells.get(cell_id)
+        if cell is None or cell.closed:
+            raise CellNotFound(cell_id)
+        return cell
+
+    def cells(self) -> list[CellInfo]:
+        now = time.monotonic()
+        return [
+            CellInfo(c.cell_id, c.state, now - c.started, len(c.buffer))
+            for c in self._cells.values()
+        ]
+
+    async def shutdown(self) -> None:
+        """Refuse new cells, terminate every live one, free the engine. Idempotent."""
+        self._shutting_down = True
+        cells = [c for c in self._cells.values() if not c.closed and not c.terminating]
+        await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
+        await asyncio.to_thread(self.engine.shutdown)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _yield_ms(self, requested: int | None) -> int:
+        return self.config.yield_time_ms if requested is None else requested
+
+    async def _observe(self, cell: Cell, observer: Observer, yield_ms: int) -> Observation:
+        done = cell.observe(observer, yield_ms)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cell.detach(observer)
+            raise
+
+    def _new_cell(self) -> Cell:
+        cell_id = str(next(self._ids))
+        hooks = CellHooks(
+            commit=self.store.commit,
+            call_tool=self.tools.call,
+            cancel_tools=self.tools.cancel,
+            notify=self._notify,
+            event=self._event,
+            closed=self._forget,
+        )
+        cell = Cell(cell_id, hooks, asyncio.get_running_loop())
+        self._cells[cell_id] = cell
+        return cell
+
+    def _forget(self, cell: Cell) -> None:
+        self._cells.pop(cell.cell_id, None)
+
+    def _notify(self, cell: Cell, text: str) -> None:
+        for listener in self.listeners:
+            listener.notify(cell, text)
+
+    def _event(self, cell: Cell, event: str) -> None:
+        for listener in self.listeners:
+            listener.cell_event(cell, event)
+
+
+__all__ = ["CellInfo", "Observation", "ScriptError", "Session", "SessionConfig", "Store"]
