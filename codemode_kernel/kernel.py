@@ -1,0 +1,353 @@
+"""CodeModeKernel: the Jupyter protocol adapter. Requests in, IOPub messages and replies out.
+
+Everything about cells lives in the session; this class parses a request, calls the session on
+the main shell loop, and turns the outcome into messages. Requests that arrive on other threads
+(subshells, the control thread for interrupt and shutdown) hop to the main loop first, so the
+session is only ever touched from one thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import comm
+import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
+from ipykernel.kernelbase import Kernel
+from traitlets import Int
+
+from . import __version__
+from .cell import Cell, Observation
+from .errors import CodeModeError
+from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
+from .outputs import (
+    MISSING,
+    cells_output,
+    error_output,
+    result_output,
+    status_display_id,
+    status_output,
+    status_update,
+    store_output,
+)
+from .publish import Publisher, RequestObserver
+from .runtime import Engine, Limits
+from .session import Session, SessionConfig
+from .source import (
+    ExecRequest,
+    ListCells,
+    ShowStore,
+    WaitRequest,
+    completion_target,
+    is_complete,
+    parse_cell,
+)
+
+T = TypeVar("T")
+MIB = 1024 * 1024
+
+
+class CodeModeKernel(Kernel):
+    """A kernel whose every execute_request is a code-mode cell (or a control cell)."""
+
+    implementation = "codemode"
+    implementation_version = __version__
+    banner = "Code Mode (JavaScript): each cell runs in a fresh V8 isolate."
+
+    yield_time_ms = Int(10_000, help="Default yield time of exec and wait, in ms.").tag(config=True)
+    max_output_tokens = Int(10_000, help="Default output budget per observation.").tag(config=True)
+    heap_bytes = Int(256 * MIB, help="V8 heap limit per cell.").tag(config=True)
+    max_cells = Int(128, help="Live cells at once.").tag(config=True)
+    pending_timers = Int(1024, help="Pending setTimeout timers per cell.").tag(config=True)
+    output_bytes = Int(8 * MIB, help="Output bytes per cell.").tag(config=True)
+    store_bytes = Int(16 * MIB, help="Committed store size.").tag(config=True)
+    tool_result_bytes = Int(8 * MIB, help="Size of one tool result.").tag(config=True)
+    prepared_isolates = Int(2, help="Isolates kept ready ahead of need.").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.engine = Engine(prepared=self.prepared_isolates)
+        self.language_info = {
+            "name": "javascript",
+            "mimetype": "text/javascript",
+            "file_extension": ".js",
+            "codemirror_mode": "javascript",
+            "pygments_lexer": "javascript",
+            "version": self.engine.v8_version,
+        }
+        limits = Limits(
+            heap_bytes=self.heap_bytes,
+            pending_timers=self.pending_timers,
+            output_bytes=self.output_bytes,
+            delegate_result_bytes=self.tool_result_bytes,
+        )
+        config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
+        self.session_ = Session(self.engine, config)
+        self.session_.listeners.append(self)
+        self._main_loop = asyncio.get_event_loop()
+        self._observing: dict[str, str] = {}  # request msg_id -> cell id it observes
+        self._interrupted: set[str] = set()  # cell ids terminated by a Jupyter interrupt
+        self._yield_displays: dict[str, Publisher] = {}  # cell id -> where its status shows
+        self._background: set[asyncio.Future[None]] = set()
+        self.comm_manager = comm.get_comm_manager()
+        for msg_type in ("comm_open", "comm_msg", "comm_close"):
+            self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = super().kernel_info
+        info["supported_features"] = [
+            f for f in info.get("supported_features", []) if f != "debugger"
+        ]
+        return info
+
+    # -- execute ---------------------------------------------------------------------------
+
+    async def do_execute(
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool = False,
+        *,
+        cell_meta: dict[str, Any] | None = None,
+        cell_id: str | None = None,
+    ) -> dict[str, Any]:
+        publisher = self._publisher(self.get_parent())
+        return await self._on_main_loop(self._execute(code, publisher))
+
+    async def _execute(self, code: str, publisher: Publisher) -> dict[str, Any]:
+        try:
+            request = parse_cell(code)
+            if request is None:
+                return self._reply("ok")
+            if isinstance(request, ListCells):
+                rows = [(c.cell_id, c.state, c.age_s, c.buffered) for c in self.session_.cells()]
+                publisher.send(cells_output(rows))
+                return self._reply("ok")
+            if isinstance(request, ShowStore):
+                publisher.send(store_output(None, dict(self.session_.store.values)))
+                return self._reply("ok")
+            return await self._observe(request, publisher)
+        except CodeModeError as exc:
+            ename = getattr(exc, "ename", "ExecError")
+            publisher.send(error_output(None, ename, str(exc), str(exc)))
+            return self._reply("error", ename=ename, evalue=str(exc), traceback=[str(exc)])
+
+    async def _observe(
+        self, request: ExecRequest | WaitRequest, publisher: Publisher
+    ) -> dict[str, Any]:
+        budget = (
+            request.max_output_tokens if isinstance(request, ExecRequest) else request.max_tokens
+        )
+        observer = RequestObserver(publisher, self.max_output_tokens if budget is None else budget)
+        msg_id = publisher.parent["header"]["msg_id"]
+        started = time.monotonic()
+        task = (
+            self.session_.exec(request, observer)
+            if isinstance(request, ExecRequest)
+            else self.session_.wait(request, observer)
+        )
+        self._observing[msg_id] = ""
+        try:
+            outcome = await self._tracked(msg_id, observer, task)
+        finally:
+            self._observing.pop(msg_id, None)
+        wall = time.monotonic() - started
+        return self._conclude(outcome, observer, publisher, wall)
+
+    async def _tracked(
+        self, msg_id: str, observer: RequestObserver, task: Coroutine[Any, Any, Observation]
+    ) -> Observation:
+        """Await an observation while recording which cell this request observes."""
+        fut = asyncio.ensure_future(task)
+        while not fut.done():
+            if observer.cell_id:
+                self._observing[msg_id] = observer.cell_id
+            await asyncio.wait([fut], timeout=0.05 if not observer.cell_id else None)
+        return fut.result()
+
+    def _conclude(
+        self, outcome: Observation, observer: RequestObserver, publisher: Publisher, wall: float
+    ) -> dict[str, Any]:
+        cid = outcome.cell_id
+        stats = observer.finish()
+        meta: dict[str, Any] = {
+            "cell_id": cid,
+            "status": outcome.status,
+            "wall_time_s": round(wall, 3),
+            "output": stats.as_dict(),
+        }
+        if outcome.stored:
+            publisher.send(store_output(cid, outcome.stored))
+        if outcome.status == "running":
+            self._yield_displays[cid] = publisher
+            text = f"Script running with cell ID {cid}"
+            publisher.send(status_output(cid, text, status_display_id(cid)))
+            return self._reply("ok", metadata=meta)
+        self._finish_display(cid, outcome.status, collected=True)
+        if outcome.result is not None:
+            res = outcome.result
+            value = res.json if res.has_json else MISSING
+            publisher.send(result_output(cid, res.text, value, self.execution_count))
+        if outcome.status == "terminated" and cid in self._interrupted:
+            self._interrupted.discard(cid)
+            meta["status"] = "terminated"
+            publisher.send(
+                error_output(cid, "CellTerminated", "Script terminated", "Script terminated")
+            )
+            return self._reply(
+                "error",
+                metadata=meta,
+                ename="CellTerminated",
+                evalue="Script terminated",
+                traceback=["Script terminated"],
+            )
+        if outcome.error is not None:
+            err = outcome.error
+            meta["error_text"] = err.text
+            publisher.send(error_output(cid, err.name, err.message, err.text))
+            return self._reply(
+                "error",
+                metadata=meta,
+                ename=err.name,
+                evalue=err.message,
+                traceback=err.text.split("\n"),
+            )
+        return self._reply("ok", metadata=meta)
+
+    def _reply(
+        self, status: str, metadata: dict[str, Any] | None = None, **error: Any
+    ) -> dict[str, Any]:
+        reply: dict[str, Any] = {
+            "status": status,
+            "execution_count": self.execution_count,
+            "payload": [],
+            "user_expressions": {},
+        }
+        if metadata is not None:
+            reply["metadata"] = {"codemode": metadata}
+        reply.update(error)
+        return reply
+
+    def finish_metadata(self, parent: Any, metadata: Any, reply_content: Any) -> Any:
+        """Move the codemode block from the reply content into the reply's metadata."""
+        metadata = super().finish_metadata(parent, metadata, reply_content)
+        extra = reply_content.pop("metadata", None)
+        if extra:
+            metadata.update(extra)
+        return metadata
+
+    # -- background news from the session (SessionListener) ---------------------------------
+
+    def cell_event(self, cell: Cell, event: str) -> None:
+        cid = cell.cell_id
+        observed = cid in self._observing.values()
+        if event in ("completed", "failed") and cid in self._yield_displays and not observed:
+            self._finish_display(cid, event, collected=False)
+
+    def notify(self, cell: Cell, text: str) -> None:
+        pass  # comm fan-out lives with the comm protocol
+
+    def _finish_display(self, cid: str, status: str, *, collected: bool) -> None:
+        publisher = self._yield_displays.get(cid)
+        if publisher is None:
+            return
+        text = f"Script {status} with cell ID {cid}"
+        if not collected:
+            text += f"; collect its output with %wait {cid}"
+        else:
+            del self._yield_displays[cid]
+        publisher.send(status_update(cid, text, status_display_id(cid)))
+
+    # -- interrupt and shutdown (control thread) ------------------------------------------
+
+    async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        """Terminate the cells that running requests observe; the kernel lives on."""
+        self._main_loop.call_soon_threadsafe(self._interrupt)
+        if self.session is not None:
+            self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    def _interrupt(self) -> None:
+        for cid in set(self._observing.values()):
+            if not cid:
+                continue
+            try:
+                cell = self.session_.get(cid)
+            except CodeModeError:
+                continue
+            if not cell.terminating:
+                self._interrupted.add(cid)
+                task = asyncio.ensure_future(self._terminate_quietly(cid))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _terminate_quietly(self, cid: str) -> None:
+        with contextlib.suppress(CodeModeError):
+            await self.session_.terminate(cid)
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(future), timeout=1.0)
+        except (asyncio.TimeoutError, Exception):
+            self.log.warning("code mode session did not shut down cleanly within 1 s")
+        return {"status": "ok", "restart": restart}
+
+    # -- introspection ---------------------------------------------------------------------
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        obj, prefix, start = completion_target(code, cursor_pos)
+        if obj == "tools":
+            names = [t.get("global_name", t["name"]) for t in self.session_.tools.definitions()]
+        elif obj is not None:
+            names = []
+        elif prefix.startswith("%"):
+            names = list(MAGICS)
+        else:
+            names = [*HELPERS, *JS_GLOBALS, *JS_KEYWORDS]
+        matches = sorted({n for n in names if n.startswith(prefix)})
+        return {
+            "status": "ok",
+            "matches": matches,
+            "cursor_start": start,
+            "cursor_end": cursor_pos,
+            "metadata": {},
+        }
+
+    async def do_inspect(
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        obj, prefix, start = completion_target(code, cursor_pos)
+        end = start + len(prefix)
+        while end < len(code) and (code[end].isalnum() or code[end] in "_$"):
+            end += 1
+        word = code[start:end]
+        doc = HELPERS.get(word) if obj is None else None
+        if obj is None and word.startswith("%"):
+            doc = MAGICS.get(word)
+        if doc is None:
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+        return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:
+        status, indent = is_complete(code)
+        reply: dict[str, Any] = {"status": status}
+        if status == "incomplete":
+            reply["indent"] = indent
+        return reply
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _publisher(self, parent: dict[str, Any]) -> Publisher:
+        return Publisher(self.session, self.iopub_socket, parent, f"kernel.{self.ident}")
+
+    async def _on_main_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run on the main shell loop (subshell requests arrive on their own threads)."""
+        if asyncio.get_running_loop() is self._main_loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._main_loop))

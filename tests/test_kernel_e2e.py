@@ -1,0 +1,195 @@
+"""End to end: a real kernel process driven over ZMQ with jupyter_client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from driver import Kernel
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Kernel]:
+    k = Kernel.start()
+    yield k
+    k.stop()
+
+
+def test_kernel_info_has_language_and_no_debugger(kernel: Kernel) -> None:
+    kernel.kc.kernel_info()
+    reply = kernel.kc.get_shell_msg(timeout=10)["content"]
+    info = reply["language_info"]
+    assert (info["name"], info["mimetype"], info["file_extension"]) == (
+        "javascript",
+        "text/javascript",
+        ".js",
+    )
+    assert info["version"][0].isdigit()  # V8's version
+    assert "debugger" not in reply.get("supported_features", [])
+
+
+def test_console_goes_to_streams_and_text_to_displays(kernel: Kernel) -> None:
+    run = kernel.execute('console.log("out", {a: 1}); console.error("err"); text("t")')
+    assert run.status == "ok"
+    streams = [(m["content"]["name"], m["content"]["text"]) for m in run.of_type("stream")]
+    assert streams == [("stdout", "out { a: 1 }\n"), ("stderr", "err\n")]
+    display = run.of_type("display_data")[0]["content"]
+    assert display["data"] == {"text/plain": "t"}
+    assert display["metadata"]["codemode"]["type"] == "text"
+    meta = run.codemode
+    assert meta["status"] == "completed" and meta["cell_id"].isdigit()
+    assert meta["output"] == {"total_lines": 3, "truncated_tokens": 0, "omitted_text_items": 0}
+
+
+def test_result_is_an_execute_result_with_json(kernel: Kernel) -> None:
+    run = kernel.execute("const xs = [1, 2, 3];\nxs.map(x => x * 2)")
+    result = run.of_type("execute_result")[0]["content"]
+    assert result["data"]["text/plain"] == "[ 2, 4, 6 ]"
+    assert result["data"]["application/json"] == [2, 4, 6]
+
+
+def test_each_cell_is_a_fresh_isolate(kernel: Kernel) -> None:
+    kernel.execute("globalThis.leaked = 42")
+    run = kernel.execute("typeof leaked")
+    assert run.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "'undefined'"
+
+
+def test_traceback_names_cell_js_with_the_users_line(kernel: Kernel) -> None:
+    run = kernel.execute('text("one")\n\nfunction f() {\n  throw new TypeError("bad")\n}\nf()')
+    assert run.status == "error"
+    err = run.error
+    assert err is not None and (err["ename"], err["evalue"]) == ("TypeError", "bad")
+    assert err["traceback"][0] == "TypeError: bad"
+    assert "cell.js:4:" in err["traceback"][1]
+    assert run.codemode["error_text"].startswith("TypeError: bad\n")
+
+
+def test_pragma_line_counts_as_line_one(kernel: Kernel) -> None:
+    run = kernel.execute('// @exec: {"yield_time_ms": 5000}\nnull.boom')
+    assert run.error is not None and "cell.js:2:" in "\n".join(run.error["traceback"])
+
+
+def test_static_import_is_rejected(kernel: Kernel) -> None:
+    run = kernel.execute('import fs from "fs";\ntext(1)')
+    assert run.status == "error"
+    assert run.error is not None and run.error["evalue"] == "Unsupported import in exec: fs"
+    assert run.texts == []
+
+
+def test_bad_pragma_is_an_exec_error(kernel: Kernel) -> None:
+    run = kernel.execute('// @exec: {"nope": 1}\ntext(1)')
+    assert run.error is not None and run.error["ename"] == "ExecError"
+    assert run.error["evalue"] == (
+        "exec pragma only supports `yield_time_ms` and `max_output_tokens`; got `nope`"
+    )
+
+
+def test_empty_cell_is_a_no_op(kernel: Kernel) -> None:
+    run = kernel.execute("   \n ")
+    assert run.status == "ok" and run.messages == []
+
+
+def test_yield_then_wait_and_the_status_display(kernel: Kernel) -> None:
+    run = kernel.execute(
+        'text("first"); yield_control(); await new Promise(r => setTimeout(r, 300)); text("second")'
+    )
+    cid = run.codemode["cell_id"]
+    assert run.codemode["status"] == "running"
+    status = run.of_type("display_data")[-1]["content"]
+    assert status["data"]["text/plain"] == f"Script running with cell ID {cid}"
+    assert status["transient"]["display_id"] == f"codemode-cell-{cid}"
+    assert run.texts[0] == "first"
+    time.sleep(0.6)  # finishes while nobody observes: the status display is updated
+    waited = kernel.execute(f"%wait {cid}")
+    assert waited.codemode["status"] == "completed" and "second" in waited.texts
+
+
+def test_background_completion_updates_the_yield_display(kernel: Kernel) -> None:
+    run = kernel.execute(
+        '// @exec: {"yield_time_ms": 50}\nawait new Promise(r => setTimeout(r, 200))'
+    )
+    cid = run.codemode["cell_id"]
+    time.sleep(0.5)
+    msgs = []
+    while True:
+        try:
+            msgs.append(kernel.kc.get_iopub_msg(timeout=0.5))
+        except Exception:
+            break
+    updates = [m for m in msgs if m["msg_type"] == "update_display_data"]
+    assert updates, msgs
+    content = updates[-1]["content"]
+    assert content["transient"]["display_id"] == f"codemode-cell-{cid}"
+    assert f"%wait {cid}" in content["data"]["text/plain"]
+    assert kernel.execute(f"%wait {cid}").codemode["status"] == "completed"
+
+
+def test_wait_on_unknown_cell(kernel: Kernel) -> None:
+    run = kernel.execute("%wait 999999")
+    assert run.error is not None
+    assert (run.error["ename"], run.error["evalue"]) == (
+        "CellNotFound",
+        "exec cell 999999 not found",
+    )
+
+
+def test_interrupt_stops_a_busy_loop_and_the_kernel_lives_on(kernel: Kernel) -> None:
+    msg_id = kernel.kc.execute("while (true) {}")
+    time.sleep(0.5)
+    started = time.monotonic()
+    kernel.km.interrupt_kernel()
+    run = kernel.collect(msg_id, timeout=10)
+    assert time.monotonic() - started < 3
+    assert run.status == "error"
+    assert run.error is not None
+    assert (run.error["ename"], run.error["evalue"]) == ("CellTerminated", "Script terminated")
+    assert (
+        kernel.execute("1 + 1").of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"
+    )
+
+
+def test_interrupt_stops_a_runaway_microtask(kernel: Kernel) -> None:
+    msg_id = kernel.kc.execute("await null; while (true) {}")
+    time.sleep(0.3)
+    kernel.km.interrupt_kernel()
+    run = kernel.collect(msg_id, timeout=10)
+    assert run.error is not None and run.error["ename"] == "CellTerminated"
+
+
+def test_cells_and_store_magics(kernel: Kernel) -> None:
+    kernel.execute('store("answer", 42)')
+    run = kernel.execute("%store")
+    data = run.of_type("display_data")[0]["content"]["data"]
+    assert data["application/json"]["answer"] == 42
+    spin = kernel.execute('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')
+    cid = spin.codemode["cell_id"]
+    table = kernel.execute("%cells").of_type("display_data")[0]["content"]["data"]
+    assert cid in table["text/plain"] and "<table" in table["text/html"]
+    assert kernel.execute(f"%terminate {cid}").codemode["status"] == "terminated"
+
+
+def test_store_display_after_commit(kernel: Kernel) -> None:
+    run = kernel.execute('store("a", [1]); store("b", {c: true})')
+    store = [
+        m
+        for m in run.of_type("display_data")
+        if m["content"]["metadata"]["codemode"]["type"] == "store"
+    ]
+    assert store[0]["content"]["data"] == {
+        "application/json": {"a": [1], "b": {"c": True}},
+        "text/plain": "Stored: a, b",
+    }
+
+
+def test_shutdown_is_quick_even_with_runaway_cells() -> None:
+    k = Kernel.start()
+    try:
+        k.execute('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')
+        k.execute('// @exec: {"yield_time_ms": 10}\nawait null; while (true) {}')
+        started = time.monotonic()
+        k.km.shutdown_kernel(now=False)
+        assert time.monotonic() - started < 3
+        assert not k.km.is_alive()
+    finally:
+        k.kc.stop_channels()
