@@ -58,7 +58,7 @@ def script_for(body: str, config: dict[str, Any]) -> str:
     """Wrap prepared user code so line N of the cell is line N of `cell.js`."""
     return (
         f'{_HOST}.main(async function (__import) {{"use strict";{body}\n}}, '
-        f"{json.dumps(config)});\n//# sourceURL=cell.js"
+        f"{json.dumps(json.dumps(config))});\n//# sourceURL=cell.js"
     )
 
 
@@ -171,7 +171,8 @@ class CellRuntime:
             limit = self._limits.delegate_result_bytes
             self._fail_limit("delegate_result_bytes", limit, len(payload))
             return
-        self._send(f"{_HOST}.resolve({int(call_id)}, {'true' if ok else 'false'}, {payload})")
+        flag = "true" if ok else "false"
+        self._send(f"{_HOST}.resolve({int(call_id)}, {flag}, {json.dumps(payload)})")
 
     def _send(self, source: str) -> None:
         """Queue a host → JS call; a JS error there surfaces as the cell's own `done`."""
