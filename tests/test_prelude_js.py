@@ -132,9 +132,8 @@ class Isolate:
         return self.new_messages()
 
     def resolve(self, call_id: int, ok: bool, value: Any) -> list[dict[str, Any]]:
-        self.eval(
-            f"{HOST}.resolve({call_id}, {'true' if ok else 'false'}, {json.dumps(json.dumps(value))})"
-        )
+        flag = "true" if ok else "false"
+        self.eval(f"{HOST}.resolve({call_id}, {flag}, {json.dumps(json.dumps(value))})")
         return self.new_messages()
 
     def fire(self, timer_id: int) -> list[dict[str, Any]]:
