@@ -1,3 +1,7 @@
 """A Jupyter kernel whose cells are code-mode cells: JavaScript in a fresh V8 isolate each."""
 
 __version__ = "0.1.0"
+
+from .tools import Tool, as_tool
+
+__all__ = ["Tool", "__version__", "as_tool"]
