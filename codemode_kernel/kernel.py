@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import comm
 import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
 from ipykernel.kernelbase import Kernel
-from traitlets import Int
+from traitlets import Int, List, Unicode
 
 from . import __version__
 from .cell import Cell, Observation
+from .comms import CommHub
 from .errors import CodeModeError
 from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
 from .outputs import (
@@ -33,7 +34,8 @@ from .outputs import (
     status_update,
     store_output,
 )
-from .publish import Publisher, RequestObserver
+from .publish import ProgressLine, Publisher, RequestObserver
+from .router import LocalTools, Toolbox
 from .runtime import Engine, Limits
 from .session import Session, SessionConfig
 from .source import (
@@ -45,6 +47,7 @@ from .source import (
     is_complete,
     parse_cell,
 )
+from .tools import load_configured, load_entry_points
 
 T = TypeVar("T")
 MIB = 1024 * 1024
@@ -66,6 +69,11 @@ class CodeModeKernel(Kernel):
     store_bytes = Int(16 * MIB, help="Committed store size.").tag(config=True)
     tool_result_bytes = Int(8 * MIB, help="Size of one tool result.").tag(config=True)
     prepared_isolates = Int(2, help="Isolates kept ready ahead of need.").tag(config=True)
+    tools = List(
+        Unicode(),
+        help='Kernel-side tools as import paths, e.g. ["package.module:callable"]; entry points '
+        "in the group `codemode_kernel.tools` are added too.",
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,16 +93,23 @@ class CodeModeKernel(Kernel):
             delegate_result_bytes=self.tool_result_bytes,
         )
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
-        self.session_ = Session(self.engine, config)
+        self.toolbox = Toolbox()
+        local = [*load_configured(self.tools), *load_entry_points()]
+        if local:
+            LocalTools(self.toolbox, local)
+        self.session_ = Session(self.engine, config, tools=self.toolbox)
         self.session_.listeners.append(self)
         self._main_loop = asyncio.get_event_loop()
         self._observing: dict[str, str] = {}  # request msg_id -> cell id it observes
+        self._cell_publishers: dict[str, Publisher] = {}  # cell id -> its latest observer's
         self._interrupted: set[str] = set()  # cell ids terminated by a Jupyter interrupt
         self._yield_displays: dict[str, Publisher] = {}  # cell id -> where its status shows
         self._background: set[asyncio.Future[None]] = set()
         self.comm_manager = comm.get_comm_manager()
         for msg_type in ("comm_open", "comm_msg", "comm_close"):
             self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+        self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
+        self.comms.register_with(self.comm_manager)
 
     @property
     def kernel_info(self) -> dict[str, Any]:
@@ -144,32 +159,36 @@ class CodeModeKernel(Kernel):
         budget = (
             request.max_output_tokens if isinstance(request, ExecRequest) else request.max_tokens
         )
-        observer = RequestObserver(publisher, self.max_output_tokens if budget is None else budget)
         msg_id = publisher.parent["header"]["msg_id"]
+
+        def attached(cell_id: str) -> None:
+            self._observing[msg_id] = cell_id
+            self._cell_publishers[cell_id] = publisher
+
+        tokens = self.max_output_tokens if budget is None else budget
+        observer = RequestObserver(publisher, tokens, attached)
+        progress = ProgressLine(publisher, observer, self._running_tools)
+        ticker = asyncio.ensure_future(progress.run())
         started = time.monotonic()
-        task = (
-            self.session_.exec(request, observer)
-            if isinstance(request, ExecRequest)
-            else self.session_.wait(request, observer)
-        )
-        self._observing[msg_id] = ""
         try:
-            outcome = await self._tracked(msg_id, observer, task)
+            if isinstance(request, ExecRequest):
+                outcome = await self.session_.exec(request, observer)
+            else:
+                outcome = await self.session_.wait(request, observer)
         finally:
             self._observing.pop(msg_id, None)
+            ticker.cancel()
         wall = time.monotonic() - started
+        state = "still running" if outcome.status == "running" else outcome.status
+        progress.finish(f"Cell {outcome.cell_id} {state} after {wall:.1f} s")
         return self._conclude(outcome, observer, publisher, wall)
 
-    async def _tracked(
-        self, msg_id: str, observer: RequestObserver, task: Coroutine[Any, Any, Observation]
-    ) -> Observation:
-        """Await an observation while recording which cell this request observes."""
-        fut = asyncio.ensure_future(task)
-        while not fut.done():
-            if observer.cell_id:
-                self._observing[msg_id] = observer.cell_id
-            await asyncio.wait([fut], timeout=0.05 if not observer.cell_id else None)
-        return fut.result()
+    def _running_tools(self, cell_id: str) -> list[str]:
+        try:
+            cell = self.session_.get(cell_id)
+        except CodeModeError:
+            return []
+        return [call.name for call in self.toolbox.running(cell)]
 
     def _conclude(
         self, outcome: Observation, observer: RequestObserver, publisher: Publisher, wall: float
@@ -246,12 +265,16 @@ class CodeModeKernel(Kernel):
 
     def cell_event(self, cell: Cell, event: str) -> None:
         cid = cell.cell_id
+        self.comms.broadcast(cid, {"type": "cell_event", "cell_id": cid, "event": event})
+        if event == "closed":
+            self._cell_publishers.pop(cid, None)
         observed = cid in self._observing.values()
         if event in ("completed", "failed") and cid in self._yield_displays and not observed:
             self._finish_display(cid, event, collected=False)
 
     def notify(self, cell: Cell, text: str) -> None:
-        pass  # comm fan-out lives with the comm protocol
+        cid = cell.cell_id
+        self.comms.broadcast(cid, {"type": "notify", "cell_id": cid, "text": text})
 
     def _finish_display(self, cid: str, status: str, *, collected: bool) -> None:
         publisher = self._yield_displays.get(cid)
@@ -303,7 +326,7 @@ class CodeModeKernel(Kernel):
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
         obj, prefix, start = completion_target(code, cursor_pos)
         if obj == "tools":
-            names = [t.get("global_name", t["name"]) for t in self.session_.tools.definitions()]
+            names = [t["global_name"] for t in self.toolbox.definitions()]
         elif obj is not None:
             names = []
         elif prefix.startswith("%"):
@@ -330,6 +353,9 @@ class CodeModeKernel(Kernel):
         doc = HELPERS.get(word) if obj is None else None
         if obj is None and word.startswith("%"):
             doc = MAGICS.get(word)
+        if obj == "tools":
+            found = [t for t in self.toolbox.definitions() if t["global_name"] == word]
+            doc = found[-1]["description"] if found else None
         if doc is None:
             return {"status": "ok", "found": False, "data": {}, "metadata": {}}
         return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
@@ -345,6 +371,10 @@ class CodeModeKernel(Kernel):
 
     def _publisher(self, parent: dict[str, Any]) -> Publisher:
         return Publisher(self.session, self.iopub_socket, parent, f"kernel.{self.ident}")
+
+    def _publisher_of_cell(self, cell_id: str) -> Publisher:
+        """Where news of a cell goes: the request observing it, or the last one that did."""
+        return self._cell_publishers.get(cell_id) or self._publisher(self.get_parent())
 
     async def _on_main_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run on the main shell loop (subshell requests arrive on their own threads)."""

@@ -7,11 +7,14 @@ into IOPub messages as they arrive, through the observation's truncation shaper.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .items import Item
-from .outputs import ObservationShaper, Output, notify_output
+from .outputs import ObservationShaper, Output, notify_output, status_output, status_update
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,14 @@ class RequestObserver:
 
     publisher: Publisher
     max_tokens: int
+    attached: Callable[[str], None] = lambda cell_id: None
     cell_id: str = ""
     shaper: ObservationShaper | None = field(default=None, init=False)
 
     def on_attach(self, cell_id: str) -> None:
         self.cell_id = cell_id
         self.shaper = ObservationShaper(cell_id, self.max_tokens)
+        self.attached(cell_id)
 
     def on_item(self, item: Item) -> None:
         assert self.shaper is not None
@@ -57,3 +62,46 @@ class RequestObserver:
         for output in outputs:
             self.publisher.send(output)
         return stats
+
+
+@dataclass
+class ProgressLine:
+    """A live status line for an observation that lasts longer than `delay` seconds.
+
+    It shows the elapsed time and the tool calls in flight, updates in place every `every`
+    seconds, and at the end turns into the observation's final status.
+    """
+
+    publisher: Publisher
+    observer: RequestObserver
+    running_tools: Callable[[str], list[str]]
+    delay: float = 1.0
+    every: float = 1.0
+    _shown: bool = field(default=False, init=False)
+    _started: float = field(default_factory=time.monotonic, init=False)
+
+    @property
+    def display_id(self) -> str:
+        return f"codemode-progress-{self.publisher.parent['header']['msg_id']}"
+
+    async def run(self) -> None:
+        await asyncio.sleep(self.delay)
+        while True:
+            cid = self.observer.cell_id
+            elapsed = time.monotonic() - self._started
+            text = f"Cell {cid} running · {elapsed:.0f} s"
+            tools = self.running_tools(cid)
+            if tools:
+                text += " · tools: " + ", ".join(tools)
+            self._show(text)
+            await asyncio.sleep(self.every)
+
+    def finish(self, text: str) -> None:
+        if self._shown:
+            self._show(text)
+
+    def _show(self, text: str) -> None:
+        cid = self.observer.cell_id
+        output = (status_update if self._shown else status_output)(cid, text, self.display_id)
+        self._shown = True
+        self.publisher.send(output)

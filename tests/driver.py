@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import queue
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,12 +64,55 @@ class Kernel:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
 
-    def execute(self, code: str, timeout: float = 30) -> Run:
+    def execute(
+        self,
+        code: str,
+        timeout: float = 30,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Run:
         msg_id = self.kc.execute(code)
-        return self.collect(msg_id, timeout)
+        return self.collect(msg_id, timeout, on_message)
 
-    def collect(self, msg_id: str, timeout: float = 30) -> Run:
-        """Wait for the reply and for `status: idle` of `msg_id` (idle = all output sent)."""
+    # -- raw comm messages (SPEC §6), as a client program would send them --------------------
+
+    def open_comm(self, data: dict[str, Any] | None = None, target: str = "codemode") -> str:
+        comm_id = uuid.uuid4().hex
+        content = {"comm_id": comm_id, "target_name": target, "data": data or {}}
+        self.kc.shell_channel.send(self.kc.session.msg("comm_open", content))
+        return comm_id
+
+    def send_comm(self, comm_id: str, data: Any) -> str:
+        msg = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self.kc.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    def close_comm(self, comm_id: str) -> None:
+        self.kc.shell_channel.send(
+            self.kc.session.msg("comm_close", {"comm_id": comm_id, "data": {}})
+        )
+
+    def comm_messages(self, comm_id: str, timeout: float = 2.0, count: int = 1) -> list[Any]:
+        """Data of the next `count` comm_msgs for `comm_id` on IOPub (others are dropped)."""
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id:
+                found.append(msg["content"]["data"])
+        return found
+
+    def collect(
+        self,
+        msg_id: str,
+        timeout: float = 30,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Run:
+        """Wait for the reply and for `status: idle` of `msg_id` (idle = all output sent).
+
+        `on_message` sees every IOPub message as it arrives (e.g. to answer tool calls)."""
         deadline = time.monotonic() + timeout
         reply: dict[str, Any] | None = None
         messages: list[dict[str, Any]] = []
@@ -87,6 +132,8 @@ class Kernel:
                 msg = self.kc.get_iopub_msg(timeout=0.01 if reply is None else left)
             except queue.Empty:
                 continue
+            if on_message is not None:
+                on_message(msg)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status":

@@ -1,0 +1,172 @@
+"""Tool routing: which provider answers `tools.<name>()`, the reference's host-side rules, and the
+calls in flight. Session layer: no Jupyter here — a comm client and the kernel's own Python tools
+are both just `Provider`s.
+
+Rules (documented in docs/design.md):
+* A registration makes tools available to cells started afterwards; the same name registered
+  again (by any provider) replaces the earlier one — the later registration wins.
+* A call is checked against the tool's kind before it leaves: function tools take a JSON object
+  (no input means `{}`), freeform tools a string.
+* When a cell ends, its calls still in flight are cancelled; a provider that goes away rejects
+  its outstanding calls with ``tool `{name}` provider disconnected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .cell import Cell
+from .runtime import Message
+from .tools import Tool, augmented_description, normalize_identifier
+
+_NO_INPUT = object()
+
+
+@dataclass
+class ToolCall:
+    """One `tools.x()` call on its way to a provider."""
+
+    call_id: str  # "{cell_id}/tool-{n}", unique per kernel
+    cell: Cell
+    js_id: int  # the id the cell's JavaScript knows the call by
+    name: str
+    kind: str
+    input: Any
+    provider: Provider = field(repr=False)
+
+
+class Provider(Protocol):
+    """Answers tool calls by calling `Toolbox.settle` later (or never, when cancelled)."""
+
+    def start_call(self, call: ToolCall) -> None: ...
+
+    def cancel_call(self, call: ToolCall) -> None: ...
+
+
+class Toolbox:
+    """The registry of tools and the calls in flight; implements the session's ToolRouter."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, tuple[dict[str, Any], Provider]] = {}
+        self._calls: dict[str, ToolCall] = {}
+
+    # -- registration ----------------------------------------------------------------------
+
+    def register(
+        self, provider: Provider, definitions: list[dict[str, Any]], replace: bool = False
+    ) -> list[str]:
+        """Add (or with `replace`, set) a provider's tools; returns the names now registered."""
+        if replace:
+            self._drop_tools_of(provider)
+        for definition in definitions:
+            self._tools[definition["name"]] = (definition, provider)
+        return [d["name"] for d in definitions]
+
+    def unregister(self, provider: Provider) -> None:
+        """A provider went away: forget its tools and reject its outstanding calls."""
+        self._drop_tools_of(provider)
+        for call in [c for c in self._calls.values() if c.provider is provider]:
+            self.settle(call.call_id, False, f"tool `{call.name}` provider disconnected")
+
+    def _drop_tools_of(self, provider: Provider) -> None:
+        for name in [n for n, (_, p) in self._tools.items() if p is provider]:
+            del self._tools[name]
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """What a new cell sees: `tools.<global_name>` and `ALL_TOOLS` entries."""
+        return [
+            {
+                "name": d["name"],
+                "global_name": normalize_identifier(d["name"]),
+                "description": augmented_description(d),
+                "kind": d.get("kind", "function"),
+            }
+            for d, _ in self._tools.values()
+        ]
+
+    def raw_definitions(self) -> list[dict[str, Any]]:
+        """The definitions as registered (for descriptions handed to a model)."""
+        return [d for d, _ in self._tools.values()]
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def call(self, cell: Cell, message: Message) -> None:
+        """A cell called a tool: check it the reference's way, then hand it to its provider."""
+        name = str(message.get("name", ""))
+        js_id = int(message["id"])  # per cell from 1, in call order: the reference's tool-N
+        call_id = f"{cell.cell_id}/tool-{js_id}"
+        entry = self._tools.get(name)
+        if entry is None:
+            self._reject(cell, js_id, f"tool `{name}` is not enabled in exec")
+            return
+        definition, provider = entry
+        kind = definition.get("kind", "function")
+        value = message.get("input", _NO_INPUT)
+        if kind == "freeform":
+            if not isinstance(value, str):
+                self._reject(cell, js_id, f"tool `{name}` expects a string input")
+                return
+        elif value is _NO_INPUT:
+            value = {}
+        elif not isinstance(value, dict):
+            self._reject(cell, js_id, f"tool `{name}` expects a JSON object for arguments")
+            return
+        call = ToolCall(call_id, cell, js_id, name, kind, value, provider)
+        self._calls[call_id] = call
+        provider.start_call(call)
+
+    def settle(self, call_id: str, ok: bool, value: Any) -> bool:
+        """A provider answered. False when the call is unknown or already over (ignored)."""
+        call = self._calls.pop(call_id, None)
+        if call is None:
+            return False
+        if call.cell.runtime is not None:
+            call.cell.runtime.resolve_tool(call.js_id, ok, value if ok else str(value))
+        return True
+
+    def cancel(self, cell: Cell) -> None:
+        """The cell ended: its outstanding calls are cancelled and later answers ignored."""
+        for call in [c for c in self._calls.values() if c.cell is cell]:
+            del self._calls[call.call_id]
+            call.provider.cancel_call(call)
+
+    def running(self, cell: Cell) -> list[ToolCall]:
+        """Calls of `cell` still waiting for an answer (for progress displays)."""
+        return [c for c in self._calls.values() if c.cell is cell]
+
+    @staticmethod
+    def _reject(cell: Cell, js_id: int, reason: str) -> None:
+        if cell.runtime is not None:
+            cell.runtime.resolve_tool(js_id, False, reason)
+
+
+class LocalTools:
+    """The kernel's own Python tools (from configuration or entry points) as a provider."""
+
+    def __init__(self, toolbox: Toolbox, tools: list[Tool]) -> None:
+        self._toolbox = toolbox
+        self._by_name = {t.name: t for t in tools}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        toolbox.register(self, [t.definition() for t in tools])
+
+    def start_call(self, call: ToolCall) -> None:
+        task = asyncio.ensure_future(self._run(call))
+        self._tasks[call.call_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(call.call_id, None))
+
+    def cancel_call(self, call: ToolCall) -> None:
+        task = self._tasks.pop(call.call_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def _run(self, call: ToolCall) -> None:
+        try:
+            result = await self._by_name[call.name].invoke(call.input)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._toolbox.settle(call.call_id, False, str(exc))
+        else:
+            self._toolbox.settle(call.call_id, True, result)
