@@ -1,0 +1,84 @@
+"""Kernel-side tools (configuration and entry points), with no client providing anything."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from driver import Kernel
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    # An installed distribution that declares a tool in the `codemode_kernel.tools` group.
+    site = tmp_path_factory.mktemp("site")
+    dist = site / "demo_tools-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-tools\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[codemode_kernel.tools]\nshout = kernel_tools:shout\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), str(site)])}
+    k = Kernel.start(
+        env=env,
+        extra_arguments=[
+            "--CodeModeKernel.tools=kernel_tools:multiply",
+            "--CodeModeKernel.tools=kernel_tools:slow_echo",
+            "--CodeModeKernel.tools=kernel_tools:fail",
+        ],
+    )
+    yield k
+    k.stop()
+
+
+def value(run: object) -> object:
+    return run.of_type("execute_result")[0]["content"]["data"]["application/json"]  # type: ignore[attr-defined]
+
+
+def test_configured_and_entry_point_tools_are_callable(kernel: Kernel) -> None:
+    run = kernel.execute(
+        "[await tools.multiply({a: 6, b: 7}), await tools.shout({text: 'hi'}),"
+        " ALL_TOOLS.map(t => t.name).sort()]"
+    )
+    assert value(run) == [42, "HI", ["fail", "multiply", "shout", "slow_echo"]]
+
+
+def test_a_raising_tool_rejects_with_its_message(kernel: Kernel) -> None:
+    run = kernel.execute("await tools.fail({reason: 'broken'}).catch(e => e)")
+    assert value(run) == "broken"
+
+
+def test_calls_run_concurrently(kernel: Kernel) -> None:
+    run = kernel.execute(
+        "const t = Date.now();\n"
+        "await Promise.all([1, 2, 3].map(i => tools.slow_echo({text: String(i), delay: 0.3})));\n"
+        "Date.now() - t < 800"
+    )
+    assert value(run) is True
+
+
+def test_completion_and_inspect_know_the_tools(kernel: Kernel) -> None:
+    kernel.kc.complete("tools.mul", 9)
+    reply = kernel.kc.get_shell_msg(timeout=10)["content"]
+    assert reply["matches"] == ["multiply"]
+    kernel.kc.inspect("tools.multiply", 14)
+    reply = kernel.kc.get_shell_msg(timeout=10)["content"]
+    assert reply["found"]
+    text = reply["data"]["text/plain"]
+    assert text.startswith("Multiply two numbers.\n\nexec tool declaration:")
+    assert "multiply(args: { a: number; b: number; }): Promise<number>" in text
+
+
+def test_a_long_tool_call_shows_a_live_progress_line(kernel: Kernel) -> None:
+    run = kernel.execute("await tools.slow_echo({text: 'x', delay: 2.5})", timeout=30)
+    lines = [
+        m["content"]["data"]["text/plain"]
+        for m in run.messages
+        if m["msg_type"] in ("display_data", "update_display_data")
+        and m["content"]["metadata"]["codemode"]["type"] == "status"
+    ]
+    assert any("running" in line and "tools: slow_echo" in line for line in lines), lines
+    assert lines[-1].startswith(f"Cell {run.codemode['cell_id']} completed after ")
