@@ -136,6 +136,7 @@ class CodeModeKernel(Kernel):
         return await self._on_main_loop(self._execute(code, publisher))
 
     async def _execute(self, code: str, publisher: Publisher) -> dict[str, Any]:
+        request = None
         try:
             request = parse_cell(code)
             if request is None:
@@ -149,9 +150,21 @@ class CodeModeKernel(Kernel):
                 return self._reply("ok")
             return await self._observe(request, publisher)
         except CodeModeError as exc:
-            ename = getattr(exc, "ename", "ExecError")
-            publisher.send(error_output(None, ename, str(exc), str(exc)))
-            return self._reply("error", ename=ename, evalue=str(exc), traceback=[str(exc)])
+            # A request-level failure: the reference renders it as `Script failed` with the
+            # message as the error text, so the reply metadata says the same.
+            message = str(exc)
+            cid = request.cell_id if isinstance(request, WaitRequest) else None
+            publisher.send(error_output(cid, exc.ename, message, message))
+            meta = {
+                "cell_id": cid,
+                "status": "failed",
+                "wall_time_s": 0.0,
+                "output": {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
+                "error_text": message,
+            }
+            return self._reply(
+                "error", metadata=meta, ename=exc.ename, evalue=message, traceback=[message]
+            )
 
     async def _observe(
         self, request: ExecRequest | WaitRequest, publisher: Publisher

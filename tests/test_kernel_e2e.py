@@ -132,6 +132,8 @@ def test_wait_on_unknown_cell(kernel: Kernel) -> None:
         "CellNotFound",
         "exec cell 999999 not found",
     )
+    assert run.codemode["status"] == "failed"
+    assert run.codemode["error_text"] == "exec cell 999999 not found"
 
 
 def test_interrupt_stops_a_busy_loop_and_the_kernel_lives_on(kernel: Kernel) -> None:
