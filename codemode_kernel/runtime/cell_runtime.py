@@ -200,6 +200,12 @@ class CellRuntime:
         name = "SyntaxError" if "SyntaxError" in first else "ScriptError"
         self._report(failure(name, text))
 
+    def lost(self, text: str) -> None:
+        """The runtime could not run the cell at all (no isolate): report it as a failure."""
+        self._report(failure("ScriptError", text))
+        if not self._stopped.done():
+            self._stopped.set_result(None)
+
     def _fail_limit(self, resource: str, limit: int, observed: int) -> None:
         self._report(failure("ResourceLimitExceeded", limit_error(resource, limit, observed)))
 

@@ -16,10 +16,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from py_mini_racer._dll import init_mini_racer
-
 from .cell_runtime import CellRuntime, Limits, script_for
-from .isolate import Isolate, MessageSink
+from .isolate import Isolate, MessageSink, init_v8
 
 
 class Engine:
@@ -35,7 +33,7 @@ class Engine:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="codemode-engine", daemon=True)
         self._thread.start()
-        self.v8_version: str = init_mini_racer(ignore_duplicate_init=True).mr_v8_version().decode()
+        self.v8_version: str = init_v8().mr_v8_version().decode()
         self.loop.call_soon_threadsafe(self._refill)
 
     def _run_loop(self) -> None:
@@ -60,6 +58,10 @@ class Engine:
         self._closed = True
 
         async def drain() -> None:
+            # Let isolates being created or freed finish, then free the prepared ones.
+            busy = [t for t in self._tasks if t is not asyncio.current_task()]
+            if busy:
+                await asyncio.wait(busy, timeout=timeout / 2)
             while self._ready:
                 await self._ready.popleft().aclose(self._free)
 
@@ -85,6 +87,7 @@ class Engine:
             finally:
                 if not stopped.done():
                     stopped.set_result(None)
+                self._refill()
 
         self.spawn(close())
 
@@ -92,12 +95,21 @@ class Engine:
         await self.loop.run_in_executor(self._reaper, fn)
 
     async def _start(self, runtime: CellRuntime, script: str) -> None:
-        isolate = self._ready.popleft() if self._ready else await self._new_isolate()
-        self._refill()
+        # The pool is topped up when a cell's isolate is freed, not here: creating an isolate
+        # costs milliseconds of CPU that would compete with the cell that just started.
+        try:
+            if not self._ready:
+                self._refill()
+                isolate = await self._new_isolate()
+            else:
+                isolate = self._ready.popleft()
+        except Exception as exc:  # noqa: BLE001 - V8 could not give us an isolate
+            runtime.lost(f"exec runtime ended unexpectedly: {exc}")
+            return
         await runtime.run(isolate, script)
 
     async def _new_isolate(self) -> Isolate:
-        isolate = Isolate(self.loop)
+        isolate = await Isolate.create(self.loop, self._reaper)
         await isolate.install_prelude()
         return isolate
 
@@ -109,6 +121,7 @@ class Engine:
     async def _fill(self) -> None:
         try:
             while not self._closed and len(self._ready) < self._prepared:
-                self._ready.append(await self._new_isolate())
+                isolate = await self._new_isolate()
+                self._ready.append(isolate)
         finally:
             self._filling = False

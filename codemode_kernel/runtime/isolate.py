@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import Executor
 from collections.abc import Awaitable, Callable
 from itertools import count
 from typing import Any
 
 import py_mini_racer._mini_racer as _mini_racer
 from py_mini_racer import JSEvalException, JSParseException
-from py_mini_racer._context import Context
-from py_mini_racer._dll import init_mini_racer, mr_callback_func
+from py_mini_racer._context import Context, ContextType
+from py_mini_racer._dll import DEFAULT_V8_FLAGS, init_mini_racer, mr_callback_func
 from py_mini_racer._objects import ObjectFactoryImpl
 
 from .prelude import PRELUDE
@@ -41,28 +42,50 @@ _mini_racer.INSTALL_SET_TIMEOUT = "0"  # type: ignore[attr-defined]
 _CHANNEL_ID = 1
 _HEADER = 4  # UTF-16 units before the payload: length low, length high, last-chunk flag, unused
 
+#: V8 flags for the process. `--no-lazy` compiles functions when their script is compiled: every
+#: cell is a fresh isolate, so lazily compiled prelude helpers would be compiled again on first use
+#: in every cell (measured: 0.97 ms → 0.50 ms per trivial cell, +0.8 ms per prepared isolate).
+V8_FLAGS = (*DEFAULT_V8_FLAGS, "--no-lazy")
+
 Message = dict[str, Any]
 MessageSink = Callable[[Message], None]
 
 __all__ = ["Isolate", "JSEvalException", "JSParseException", "Message", "MessageSink"]
 
 
+def init_v8() -> Any:
+    """Load and initialize V8 once per process, with our flags (first caller wins)."""
+    return init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
+
+
 class Isolate:
     """A fresh isolate, ready to run one cell. Create and use it on the engine's loop only."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._dll = init_mini_racer(ignore_duplicate_init=True)
+    def __init__(self) -> None:
+        """Do not call directly: use `create`, which starts the isolate off the loop."""
+        self._dll = init_v8()
         self._sink: MessageSink | None = None
         self._closed = False
         self._chunks: list[str] = []
         self._channel: memoryview | None = None
         # Keep the ctypes callback alive as long as the context: V8 calls it from its thread.
         self._callback = mr_callback_func(self._on_callback)  # type: ignore[arg-type]
-        self._ctx_id = self._dll.mr_init_context(self._callback)
-        ids = count(_CHANNEL_ID + 1)
-        self._context = Context(self._dll, self._ctx_id, loop, ObjectFactoryImpl(), ids)
+        self._ctx_id = 0
+        self._context: Context  # set by `create`
         self._keep: list[object] = []
         self._pending: set[asyncio.Future[Any]] = set()
+
+    @classmethod
+    async def create(cls, loop: asyncio.AbstractEventLoop, executor: Executor) -> Isolate:
+        """A new isolate; starting V8's isolate and thread blocks, so it runs on `executor`."""
+        isolate = cls()
+        isolate._ctx_id = await loop.run_in_executor(
+            executor, isolate._dll.mr_init_context, isolate._callback
+        )
+        ids = count(_CHANNEL_ID + 1)
+        ctx = ContextType(isolate._ctx_id)
+        isolate._context = Context(isolate._dll, ctx, loop, ObjectFactoryImpl(), ids)
+        return isolate
 
     async def install_prelude(self) -> None:
         """Run the prelude and map its out-channel buffer (before any user code exists)."""
