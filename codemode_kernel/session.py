@@ -178,6 +178,7 @@ class Session:
     async def shutdown(self) -> None:
         """Refuse new cells, terminate every live one, free the engine. Idempotent."""
         self._shutting_down = True
+        self.engine.stop_preparing()
         cells = [c for c in self._cells.values() if not c.closed and not c.terminating]
         await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
         await asyncio.to_thread(self.engine.shutdown)

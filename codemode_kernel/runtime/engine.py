@@ -51,9 +51,13 @@ class Engine:
         self.loop.call_soon_threadsafe(self.spawn, self._start(runtime, script))
         return runtime
 
+    def stop_preparing(self) -> None:
+        """Prepare no more isolates (shutdown has begun; cells are being terminated)."""
+        self._closed = True
+
     def shutdown(self, timeout: float = 1.0) -> None:
         """Free every prepared isolate and stop the loop (cells must be terminated first)."""
-        if self._closed:
+        if not self.loop.is_running():
             return
         self._closed = True
 
