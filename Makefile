@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## install the kernel and run the tour notebook end to end
 	$(VENV)/bin/jupyter execute --kernel_name=codemode notebooks/tour.ipynb --output=tour.executed.ipynb
-	$(PY) -m codemode_kernel.show notebooks/tour.executed.ipynb
+	$(PY) notebooks/show.py notebooks/tour.executed.ipynb
 
 test: $(STAMP)  ## lint, type-check and run every test
 	$(VENV)/bin/ruff check codemode_kernel tests benches
