@@ -282,6 +282,9 @@ class PreparedCode:
     body: str
     static_import: str | None
     has_result: bool
+    #: (line, column, characters inserted there), 1-based, in the cell's own coordinates: what
+    #: error positions must subtract to point at the cell as typed.
+    insertions: tuple[tuple[int, int, int], ...] = ()
 
 
 def _static_import(root: tree_sitter.Node) -> str | None:
@@ -329,12 +332,25 @@ def prepare(code: str) -> PreparedCode:
         edits.append((expression.start_byte, expression.start_byte, b"return ("))
         end = _end_without_comments(expression)
         edits.append((end, end, b")"))
+    insertions = tuple(
+        (*_line_column(data, start), len(replacement) - (end - start))
+        for start, end, replacement in sorted(edits)
+    )
     # Apply back to front; for equal offsets, insertions after replacements keep positions right.
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         data = data[:start] + replacement + data[end:]
     return PreparedCode(
-        body=data.decode("utf-8"), static_import=static_import, has_result=expression is not None
+        body=data.decode("utf-8"),
+        static_import=static_import,
+        has_result=expression is not None,
+        insertions=insertions,
     )
+
+
+def _line_column(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset, as V8 reports positions."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, len(data[line_start:offset].decode("utf-8")) + 1
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}", "${": "}", "`": "`"}

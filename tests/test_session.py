@@ -274,8 +274,17 @@ def test_errors_carry_name_message_and_stack_with_cell_lines(engine: Engine) -> 
             "ScriptError",
             "plain",
         )
+        out, _ = await exec_(s, 'throw new Error("x")')
+        assert out.error is not None and out.error.text == "Error: x\n    at cell.js:1:7"
+        out, _ = await exec_(s, "// c\nfunction f() { null.x }\n  f();")
+        assert out.error is not None
+        assert out.error.text.split("\n")[1:] == ["    at f (cell.js:2:21)", "    at cell.js:3:3"]
         out, _ = await exec_(s, "let y = ;")
         assert out.error is not None and out.error.name == "SyntaxError"
+        assert (out.error.message, out.error.text.split("\n")[:3]) == (
+            "Unexpected token ';'",
+            ["cell.js:1: SyntaxError: Unexpected token ';'", "let y = ;", "        ^"],
+        )
         out, _ = await exec_(s, 'import fs from "fs"\ntext(1)')
         assert out.error is not None and out.error.text == "Unsupported import in exec: fs"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -359,6 +360,16 @@ def test_magic_errors(text: str, message: str) -> None:
 # --- prepare -------------------------------------------------------------------------------------
 
 
+def without_insertions(prepared: PreparedCode) -> PreparedCode:
+    return dataclasses.replace(prepared, insertions=())
+
+
+def test_prepare_records_insertions_for_error_positions() -> None:
+    prepared = prepare("const s = 'é';\n  import('x').then(s)")
+    # `import` → `__import` (+2 at line 2 col 3), then `return (` (+8) and `)` (+1) around it.
+    assert prepared.insertions == ((2, 3, 8), (2, 3, 2), (2, 22, 1))
+
+
 @pytest.mark.parametrize(
     ("code", "body"),
     [
@@ -378,7 +389,9 @@ def test_magic_errors(text: str, message: str) -> None:
     ],
 )
 def test_prepare_rewrites_last_expression(code: str, body: str) -> None:
-    assert prepare(code) == PreparedCode(body=body, static_import=None, has_result=True)
+    assert without_insertions(prepare(code)) == PreparedCode(
+        body=body, static_import=None, has_result=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -399,12 +412,16 @@ def test_prepare_rewrites_last_expression(code: str, body: str) -> None:
     ],
 )
 def test_prepare_without_result(code: str) -> None:
-    assert prepare(code) == PreparedCode(body=code, static_import=None, has_result=False)
+    assert without_insertions(prepare(code)) == PreparedCode(
+        body=code, static_import=None, has_result=False
+    )
 
 
 @pytest.mark.parametrize("code", ["1 = ;", "x +", "let = = 2\nx", "f(\nx", "}}\n1"])
 def test_prepare_leaves_syntax_errors_alone(code: str) -> None:
-    assert prepare(code) == PreparedCode(body=code, static_import=None, has_result=False)
+    assert without_insertions(prepare(code)) == PreparedCode(
+        body=code, static_import=None, has_result=False
+    )
 
 
 def test_prepare_dynamic_import() -> None:
@@ -442,7 +459,9 @@ def test_prepare_static_import(code: str, specifier: str | None) -> None:
 
 
 def test_prepare_export_is_left_for_v8() -> None:
-    assert prepare("export const a = 1") == PreparedCode("export const a = 1", None, False)
+    assert without_insertions(prepare("export const a = 1")) == PreparedCode(
+        "export const a = 1", None, False
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .isolate import Isolate, JSEvalException, Message, MessageSink
+from .positions import SourceMap
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -44,22 +45,18 @@ def limit_error(resource: str, limit: int, observed: int) -> str:
     )
 
 
-def failure(name: str, text: str) -> Message:
+def failure(name: str, text: str, message: str | None = None) -> Message:
     """A `done` message for a failure the host detected (the JS never got to report it)."""
-    return {
-        "t": "done",
-        "error": {"name": name, "message": text, "text": text},
-        "result": None,
-        "writes": {},
-    }
+    error = {"name": name, "message": text if message is None else message, "text": text}
+    return {"t": "done", "error": error, "result": None, "writes": {}}
+
+
+_HEADER = f'{_HOST}.main(async function (__import) {{"use strict";'
 
 
 def script_for(body: str, config: dict[str, Any]) -> str:
     """Wrap prepared user code so line N of the cell is line N of `cell.js`."""
-    return (
-        f'{_HOST}.main(async function (__import) {{"use strict";{body}\n}}, '
-        f"{json.dumps(json.dumps(config))});\n//# sourceURL=cell.js"
-    )
+    return f"{_HEADER}{body}\n}}, {json.dumps(json.dumps(config))});\n//# sourceURL=cell.js"
 
 
 class CellRuntime:
@@ -71,8 +68,15 @@ class CellRuntime:
     `done`, and none after a termination.
     """
 
-    def __init__(self, engine: Engine, sink: MessageSink, limits: Limits) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sink: MessageSink,
+        limits: Limits,
+        insertions: tuple[tuple[int, int, int], ...] = (),
+    ) -> None:
         self._engine = engine
+        self._source_map = SourceMap(len(_HEADER), insertions)
         self._loop = engine.loop
         self._sink = sink
         self._limits = limits
@@ -133,6 +137,9 @@ class CellRuntime:
             self._loop.call_soon_threadsafe(self._timer_message, message)
         elif kind == "done":
             if self._claim():
+                error = message.get("error")
+                if error is not None:
+                    error["text"] = self._source_map.stack(str(error.get("text", "")))
                 self._sink(message)
                 self._loop.call_soon_threadsafe(self._release)
         else:
@@ -195,10 +202,9 @@ class CellRuntime:
         if isolate is not None and isolate.heap_limit_reached():
             self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
             return
-        text = str(exc).strip()
-        first = text.split("\n", 1)[0]
-        name = "SyntaxError" if "SyntaxError" in first else "ScriptError"
-        self._report(failure(name, text))
+        message, text = self._source_map.parse_error(str(exc))
+        name = "SyntaxError" if "SyntaxError" in text.split("\n", 1)[0] else "ScriptError"
+        self._report(failure(name, text, message))
 
     def lost(self, text: str) -> None:
         """The runtime could not run the cell at all (no isolate): report it as a failure."""

@@ -43,10 +43,17 @@ class Engine:
     # -- public, any thread -------------------------------------------------------------------
 
     def start_cell(
-        self, body: str, config: dict[str, Any], sink: MessageSink, limits: Limits
+        self,
+        body: str,
+        config: dict[str, Any],
+        sink: MessageSink,
+        limits: Limits,
+        insertions: tuple[tuple[int, int, int], ...] = (),
     ) -> CellRuntime:
-        """Run prepared cell code on a fresh isolate; messages go to `sink` (any thread)."""
-        runtime = CellRuntime(self, sink, limits)
+        """Run prepared cell code on a fresh isolate; messages go to `sink` (any thread).
+
+        `insertions` are what `source.prepare` added, so error positions can be mapped back."""
+        runtime = CellRuntime(self, sink, limits, insertions)
         script = script_for(body, config)
         self.loop.call_soon_threadsafe(self.spawn, self._start(runtime, script))
         return runtime
@@ -107,10 +114,10 @@ class Engine:
                 isolate = await self._new_isolate()
             else:
                 isolate = self._ready.popleft()
-        except Exception as exc:  # noqa: BLE001 - V8 could not give us an isolate
-            runtime.lost(f"exec runtime ended unexpectedly: {exc}")
-            return
-        await runtime.run(isolate, script)
+            await runtime.run(isolate, script)
+        except Exception as exc:
+            # No isolate, or a bug of ours: the cell must still end, never hang.
+            runtime.lost(f"exec runtime ended unexpectedly: {exc!r}")
 
     async def _new_isolate(self) -> Isolate:
         isolate = await Isolate.create(self.loop, self._reaper)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from concurrent.futures import Executor
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from itertools import count
 from typing import Any
 
