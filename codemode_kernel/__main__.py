@@ -18,11 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return install_main(args[1:])
 
-    from ipykernel.kernelapp import IPKernelApp
+    from codemode_kernel.app import launch
 
-    from codemode_kernel.kernel import CodeModeKernel
-
-    IPKernelApp.launch_instance(argv=args, kernel_class=CodeModeKernel)
+    launch(args)
     return 0
 
 
