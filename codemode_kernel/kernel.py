@@ -154,7 +154,6 @@ class CodeModeKernel(Kernel):
             # message as the error text, so the reply metadata says the same.
             message = str(exc)
             cid = request.cell_id if isinstance(request, WaitRequest) else None
-            publisher.send(error_output(cid, exc.ename, message, message))
             meta = {
                 "cell_id": cid,
                 "status": "failed",
@@ -162,9 +161,8 @@ class CodeModeKernel(Kernel):
                 "output": {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
                 "error_text": message,
             }
-            return self._reply(
-                "error", metadata=meta, ename=exc.ename, evalue=message, traceback=[message]
-            )
+            # Jupyter front ends show only the traceback: let it name the error.
+            return self._error(publisher, cid, meta, exc.ename, message, f"{exc.ename}: {message}")
 
     async def _observe(
         self, request: ExecRequest | WaitRequest, publisher: Publisher
@@ -228,29 +226,34 @@ class CodeModeKernel(Kernel):
             publisher.send(result_output(cid, res.text, value, self.execution_count))
         if outcome.status == "terminated" and cid in self._interrupted:
             self._interrupted.discard(cid)
-            meta["status"] = "terminated"
-            publisher.send(
-                error_output(cid, "CellTerminated", "Script terminated", "Script terminated")
+            text = "Script terminated"
+            return self._error(
+                publisher, cid, meta, "CellTerminated", text, f"CellTerminated: {text}"
             )
-            return self._reply(
-                "error",
-                metadata=meta,
-                ename="CellTerminated",
-                evalue="Script terminated",
-                traceback=["Script terminated"],
-            )
+        if outcome.status == "terminated":
+            text = f"Script terminated with cell ID {cid}"
+            publisher.send(status_output(cid, text, status_display_id(cid)))
         if outcome.error is not None:
             err = outcome.error
             meta["error_text"] = err.text
-            publisher.send(error_output(cid, err.name, err.message, err.text))
-            return self._reply(
-                "error",
-                metadata=meta,
-                ename=err.name,
-                evalue=err.message,
-                traceback=err.text.split("\n"),
-            )
+            return self._error(publisher, cid, meta, err.name, err.message, err.text)
         return self._reply("ok", metadata=meta)
+
+    def _error(
+        self,
+        publisher: Publisher,
+        cid: str | None,
+        meta: dict[str, Any],
+        ename: str,
+        evalue: str,
+        error_text: str,
+    ) -> dict[str, Any]:
+        """Publish an `error` output and build the matching error reply."""
+        msg_type, content = error_output(cid, ename, evalue, error_text)
+        publisher.send((msg_type, content))
+        return self._reply(
+            "error", metadata=meta, ename=ename, evalue=evalue, traceback=content["traceback"]
+        )
 
     def _reply(
         self, status: str, metadata: dict[str, Any] | None = None, **error: Any
