@@ -200,11 +200,14 @@ def cells_output(rows: list[tuple[str, str, float, int]]) -> Output:
             codemode_metadata(None, "status"),
         )
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(4)]
-    plain = "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
-                      for r in [header, *cells])
+    plain = "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
+        for r in [header, *cells]
+    )
     head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
-                   for r in cells)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in cells
+    )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     bundle = {"text/plain": plain, "text/html": table}
     return "display_data", display_data(bundle, codemode_metadata(None, "status"))

@@ -141,7 +141,7 @@ class Session:
                 "tools": self.tools.definitions(),
             }
             cell.runtime = self.engine.start_cell(
-                prepared.body, config, cell.sink, self.config.limits
+                prepared.body, config, cell.sink, self.config.limits, prepared.insertions
             )
         yield_ms = self._yield_ms(request.yield_time_ms)
         return await self._observe(cell, observer, yield_ms)
