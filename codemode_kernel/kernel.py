@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -336,6 +337,34 @@ class CodeModeKernel(Kernel):
         except (asyncio.TimeoutError, Exception):
             self.log.warning("code mode session did not shut down cleanly within 1 s")
         return {"status": "ok", "restart": restart}
+
+    async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        """ipykernel's shutdown, with the loops stopped only after this message is done.
+
+        The base handler stops the main loop from inside the handler; the main thread then
+        closes IOPub while the control thread still flushes and publishes `idle` for this very
+        message, which stalls the exit for 10 s or forever (measured in half the shutdowns).
+        Scheduling the stop on the control loop runs it after that tail.
+        """
+        if self.session is None:
+            return
+        content = await self.do_shutdown(parent["content"]["restart"])
+        self.session.send(stream, "shutdown_reply", content, parent, ident=ident)
+        self._shutdown_message = self.session.msg("shutdown_reply", content, parent)
+        await self._at_shutdown()
+        control_loop = self.control_stream.io_loop if self.control_stream else None
+
+        def stop_loops() -> None:
+            if control_loop is not None:
+                control_loop.stop()
+            self.io_loop.add_callback(self.io_loop.stop)
+            if self.shell_stream and self.shell_stream.io_loop != self.io_loop:
+                self.shell_stream.io_loop.add_callback(self.shell_stream.io_loop.stop)
+
+        if control_loop is not None:
+            control_loop.add_callback(stop_loops)
+        else:
+            stop_loops()
 
     # -- introspection ---------------------------------------------------------------------
 
