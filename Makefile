@@ -22,4 +22,4 @@ test: $(STAMP)  ## lint, type-check and run every test
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) benches/exec_overhead.py
+	$(PY) benches/run_all.py
