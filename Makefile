@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m codemode_kernel install --sys-prefix
+	$(PY) -m compileall -q codemode_kernel  # editable installs are not byte-compiled
 	touch $(STAMP)
 
 demo: $(STAMP)  ## install the kernel and run the tour notebook end to end

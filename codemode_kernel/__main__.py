@@ -18,6 +18,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return install_main(args[1:])
 
+    # Loading V8 takes as long as importing ipykernel: do both at once.
+    from codemode_kernel.runtime.isolate import preload_v8
+
+    preload_v8()
     from codemode_kernel.app import launch
 
     launch(args)

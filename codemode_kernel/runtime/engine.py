@@ -23,8 +23,11 @@ from .isolate import Isolate, MessageSink, init_v8
 class Engine:
     """Starts cell runtimes. Thread-safe; create one per process."""
 
-    def __init__(self, prepared: int = 2) -> None:
+    def __init__(self, prepared: int = 2, *, prepare_now: bool = True) -> None:
+        """`prepare_now=False` waits for `start_preparing()` (a kernel calls it once it has
+        answered its first kernel_info, so preparing isolates does not slow its start-up)."""
         self._prepared = prepared
+        self._prepare_now = prepare_now
         self._ready: deque[Isolate] = deque()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._filling = False
@@ -32,13 +35,28 @@ class Engine:
         self._reaper = concurrent.futures.ThreadPoolExecutor(2, "codemode-reaper")
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="codemode-engine", daemon=True)
+        self._v8_version = ""
+        self._v8_started = threading.Event()
         self._thread.start()
-        self.v8_version: str = init_v8().mr_v8_version().decode()
-        self.loop.call_soon_threadsafe(self._refill)
 
     def _run_loop(self) -> None:
+        # Loading and starting V8 takes ~35 ms: do it here, overlapping the kernel's own start-up.
+        self._v8_version = init_v8().mr_v8_version().decode()
+        self._v8_started.set()
         asyncio.set_event_loop(self.loop)
+        if self._prepare_now:
+            self.loop.call_soon(self._refill)
         self.loop.run_forever()
+
+    def start_preparing(self) -> None:
+        """Fill the pool of prepared isolates now (thread-safe, idempotent)."""
+        self.loop.call_soon_threadsafe(self._refill)
+
+    @property
+    def v8_version(self) -> str:
+        """V8's version (waits for V8 to have started)."""
+        self._v8_started.wait()
+        return self._v8_version
 
     # -- public, any thread -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from itertools import count
@@ -53,9 +54,18 @@ MessageSink = Callable[[Message], None]
 __all__ = ["Isolate", "JSEvalException", "JSParseException", "Message", "MessageSink"]
 
 
+_init_lock = threading.Lock()
+
+
 def init_v8() -> Any:
     """Load and initialize V8 once per process, with our flags (first caller wins)."""
-    return init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
+    with _init_lock:
+        return init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
+
+
+def preload_v8() -> None:
+    """Start loading V8 (a 74 MB library) in the background, to overlap other start-up work."""
+    threading.Thread(target=init_v8, name="codemode-v8-load", daemon=True).start()
 
 
 class Isolate:
