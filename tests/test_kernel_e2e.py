@@ -253,3 +253,31 @@ def test_interrupt_during_wait_terminates_the_waited_cell(kernel: Kernel) -> Non
     run = kernel.collect(msg_id, timeout=10)
     assert run.error is not None and run.error["ename"] == "CellTerminated"
     assert kernel.execute(f"%wait {cid}").error["ename"] == "CellNotFound"  # type: ignore[index]
+
+
+def test_subshells_run_cells_beside_a_busy_main_shell(kernel: Kernel) -> None:
+    """A subshell request (its own thread in ipykernel) runs while the main shell waits."""
+    kernel.kc.control_channel.send(kernel.kc.session.msg("create_subshell_request", {}))
+    reply = kernel.kc.control_channel.get_msg(timeout=10)["content"]
+    subshell = reply["subshell_id"]
+    slow = kernel.execute(
+        '// @exec: {"yield_time_ms": 10}\nawait new Promise(r => setTimeout(r, 1500))'
+    )
+    cid = slow.codemode["cell_id"]
+    waiting = kernel.kc.execute(f"%wait {cid}")  # the main shell is now busy for ~1.5 s
+
+    def on_subshell(code: str) -> str:
+        msg = kernel.kc.session.msg("execute_request", {"code": code, "silent": False})
+        msg["header"]["subshell_id"] = subshell
+        kernel.kc.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    started = time.monotonic()
+    quick = kernel.collect(on_subshell("6 * 7"), timeout=10)
+    assert time.monotonic() - started < 1.0
+    assert quick.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"
+    busy = kernel.collect(on_subshell(f"%wait {cid}"), timeout=10)
+    assert busy.error is not None and busy.error["evalue"] == (
+        f"exec cell {cid} already has an active observer"
+    )
+    assert kernel.collect(waiting, timeout=10).codemode["status"] == "completed"
