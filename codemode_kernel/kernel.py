@@ -47,7 +47,7 @@ from .source import (
     is_complete,
     parse_cell,
 )
-from .tools import load_configured, load_entry_points
+from .tools import Tool, load_configured, load_entry_points
 
 T = TypeVar("T")
 MIB = 1024 * 1024
@@ -90,7 +90,7 @@ class CodeModeKernel(Kernel):
         )
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
         self.toolbox = Toolbox()
-        local = [*load_configured(self.tools), *load_entry_points()]
+        local = [*self._configured_tools(), *load_entry_points()]
         if local:
             LocalTools(self.toolbox, local)
         self.session_ = Session(self.engine, config, tools=self.toolbox)
@@ -106,6 +106,16 @@ class CodeModeKernel(Kernel):
             self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
         self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
         self.comms.register_with(self.comm_manager)
+
+    def _configured_tools(self) -> list[Tool]:
+        """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
+        tools: list[Tool] = []
+        for spec in self.tools:
+            try:
+                tools += load_configured([spec])
+            except ValueError as exc:
+                self.log.error("CodeModeKernel.tools: %s", exc)
+        return tools
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]

@@ -27,6 +27,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
             "--CodeModeKernel.tools=kernel_tools:multiply",
             "--CodeModeKernel.tools=kernel_tools:slow_echo",
             "--CodeModeKernel.tools=kernel_tools:fail",
+            "--CodeModeKernel.tools=no_such_module:tool",  # logged and skipped, not fatal
         ],
     )
     yield k
