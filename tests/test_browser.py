@@ -315,6 +315,12 @@ def _run_tour(page: Any) -> None:
     for i in range(images.count()):
         assert images.nth(i).evaluate("el => el.complete && el.naturalWidth > 0")
     page.locator(".jp-OutputArea-output", has_text="finished after about a second").wait_for()
+    # Status lines of yielded cells are updated in place, across cells, once the cell ends.
+    assert page.locator(".jp-OutputArea-output", has_text="Script").all_inner_texts() == [
+        "Script completed with cell ID 13",
+        "Script terminated with cell ID 14",
+        "Script terminated with cell ID 14",
+    ]
 
     store_magic = page.locator(".jp-CodeCell").filter(
         has=page.locator(".cm-content", has_text=re.compile(r"^%store$"))
