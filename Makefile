@@ -18,7 +18,7 @@ demo: $(STAMP)  ## install the kernel and run the tour notebook end to end
 	$(PY) notebooks/show.py notebooks/tour.executed.ipynb
 
 test: $(STAMP)  ## lint, type-check and run every test
-	$(VENV)/bin/ruff check codemode_kernel tests benches
+	$(VENV)/bin/ruff check codemode_kernel tests benches examples notebooks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
