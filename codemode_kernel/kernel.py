@@ -73,6 +73,11 @@ class CodeModeKernel(Kernel):
     store_bytes = Int(16 * MIB, help="Committed store size.").tag(config=True)
     tool_result_bytes = Int(8 * MIB, help="Size of one tool result.").tag(config=True)
     prepared_isolates = Int(2, help="Isolates kept ready ahead of need.").tag(config=True)
+    memory_guard_bytes = Int(
+        0,
+        help="Kernel RSS above which the cell that allocated the most ArrayBuffer/typed-array "
+        "bytes fails (they live outside the V8 heap limit). 0: half the machine's memory.",
+    ).tag(config=True)
     tools = List(
         Unicode(),
         help='Kernel-side tools as import paths, e.g. ["package.module:callable"]; entry points '
@@ -81,7 +86,11 @@ class CodeModeKernel(Kernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.engine = Engine(prepared=self.prepared_isolates, prepare_now=False)
+        self.engine = Engine(
+            prepared=self.prepared_isolates,
+            prepare_now=False,
+            memory_guard=self.memory_guard_bytes or None,
+        )
         limits = Limits(
             heap_bytes=self.heap_bytes,
             pending_timers=self.pending_timers,

@@ -1274,3 +1274,18 @@ def test_patched_builtins_do_not_break_the_protocol(iso: Isolate) -> None:
     d = ok_done(msgs)
     assert d["writes"] == {"k": 1}
     assert d["result"] == {"text": "[ 1 ]", "json": "hijacked"}  # toJSON is the user's business
+
+
+def test_buffer_allocations_are_counted_for_the_memory_guard(iso: Isolate) -> None:
+    msgs = iso.run(
+        """const big = new Uint8Array(10 * 1024 * 1024);
+        const shared = new Uint8Array(big.buffer);       // a view: no new bytes
+        const copy = big.slice();                        // species: counted
+        const raw = new ArrayBuffer(8 * 1024 * 1024);
+        text([big instanceof Uint8Array, copy instanceof Uint8Array,
+              shared.buffer === big.buffer, Uint8Array.name,
+              Object.getOwnPropertyDescriptor(globalThis, "Uint8Array").enumerable]);"""
+    )
+    # Reported every 16 MiB: 10 (big) + 10 (its copy) = 20 MiB; +8 MiB is not yet a step.
+    assert [m["bytes"] for m in msgs if m["t"] == "buffers"] == [20 * 1024 * 1024]
+    assert texts(msgs) == ['[true,true,true,"Uint8Array",false]']

@@ -375,3 +375,24 @@ def test_shutdown_terminates_everything_and_refuses_new_cells() -> None:
             await exec_(session, "1")
 
     asyncio.run(scenario())
+
+
+def test_a_buffer_bomb_fails_its_cell_not_the_kernel() -> None:
+    """Typed arrays live outside V8's heap: the process-memory guard catches them."""
+    from codemode_kernel.runtime.engine import _process_rss
+
+    async def scenario() -> None:
+        engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
+        session = Session(engine)
+        await exec_(session, 'store("kept", 1)')
+        quiet, _ = await exec_(session, "yield_control(); await new Promise(() => {})")
+        bomb = "const a = []; while (true) a.push(new Uint8Array(5e7).fill(1))"
+        out, _ = await exec_(session, bomb, yield_ms=30_000)
+        assert out.error is not None and out.error.name == "ResourceLimitExceeded"
+        assert "resource=memory_bytes" in out.error.text
+        assert session.get(quiet.cell_id).state == "running"  # the innocent cell lives on
+        out, _ = await exec_(session, 'load("kept")')
+        assert out.result is not None and out.result.json == 1
+        await session.shutdown()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

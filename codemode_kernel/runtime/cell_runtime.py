@@ -83,6 +83,8 @@ class CellRuntime:
         self._isolate: Isolate | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._output_bytes = 0
+        #: Bytes of ArrayBuffers / typed arrays this cell has allocated (reported by the prelude).
+        self.buffer_bytes = 0
         self._lock = threading.Lock()
         self._over = False
         self._stopped: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -133,7 +135,9 @@ class CellRuntime:
         if self._over:
             return
         kind = message.get("t")
-        if kind in ("timer", "clear_timer"):
+        if kind == "buffers":
+            self.buffer_bytes = int(message["bytes"])
+        elif kind in ("timer", "clear_timer"):
             self._loop.call_soon_threadsafe(self._timer_message, message)
         elif kind == "done":
             if self._claim():
@@ -211,6 +215,10 @@ class CellRuntime:
         self._report(failure("ScriptError", text))
         if not self._stopped.done():
             self._stopped.set_result(None)
+
+    def fail_memory(self, limit: int, observed: int) -> None:
+        """The kernel process ran short of memory and this cell allocated the most buffers."""
+        self._fail_limit("memory_bytes", limit, observed)
 
     def _fail_limit(self, resource: str, limit: int, observed: int) -> None:
         self._report(failure("ResourceLimitExceeded", limit_error(resource, limit, observed)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -19,14 +20,36 @@ from typing import Any
 from .cell_runtime import CellRuntime, Limits, script_for
 from .isolate import Isolate, MessageSink, init_v8
 
+_GUARD_EVERY_S = 0.1
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _process_rss() -> int:
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
+def _physical_memory() -> int:
+    return int(os.sysconf("SC_PHYS_PAGES")) * _PAGE
+
 
 class Engine:
     """Starts cell runtimes. Thread-safe; create one per process."""
 
-    def __init__(self, prepared: int = 2, *, prepare_now: bool = True) -> None:
+    def __init__(
+        self, prepared: int = 2, *, prepare_now: bool = True, memory_guard: int | None = None
+    ) -> None:
         """`prepare_now=False` waits for `start_preparing()` (a kernel calls it once it has
-        answered its first kernel_info, so preparing isolates does not slow its start-up)."""
+        answered its first kernel_info, so preparing isolates does not slow its start-up).
+
+        `memory_guard` is the process RSS above which the live cell that allocated the most
+        buffer bytes is failed (default: half the machine's memory). V8's heap limit cannot
+        see ArrayBuffers, so without it a typed-array loop would take the whole kernel down.
+        """
         self._prepared = prepared
+        self.memory_guard = memory_guard or _physical_memory() // 2
+        self._live: set[CellRuntime] = set()
+        self._guarding = False
         self._prepare_now = prepare_now
         self._ready: deque[Isolate] = deque()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -73,7 +96,7 @@ class Engine:
         `insertions` are what `source.prepare` added, so error positions can be mapped back."""
         runtime = CellRuntime(self, sink, limits, insertions)
         script = script_for(body, config)
-        self.loop.call_soon_threadsafe(self.spawn, self._start(runtime, script))
+        self.loop.call_soon_threadsafe(self._launch, runtime, script)
         return runtime
 
     def stop_preparing(self) -> None:
@@ -122,6 +145,29 @@ class Engine:
 
     async def _free(self, fn: Callable[[], None]) -> None:
         await self.loop.run_in_executor(self._reaper, fn)
+
+    def _launch(self, runtime: CellRuntime, script: str) -> None:
+        self._live.add(runtime)
+        runtime.stopped.add_done_callback(
+            lambda _: self.loop.call_soon_threadsafe(self._live.discard, runtime)
+        )
+        if not self._guarding:
+            self._guarding = True
+            self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
+        self.spawn(self._start(runtime, script))
+
+    def _guard_memory(self) -> None:
+        """While cells live: if the process is over its memory guard, fail the cell that
+        allocated the most buffer bytes (the heap limit already covers everything else)."""
+        if not self._live:
+            self._guarding = False
+            return
+        rss = _process_rss()
+        if rss > self.memory_guard:
+            culprit = max(self._live, key=lambda r: r.buffer_bytes)
+            if culprit.buffer_bytes > 0:
+                culprit.fail_memory(self.memory_guard, rss)
+        self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
 
     async def _start(self, runtime: CellRuntime, script: str) -> None:
         # The pool is topped up when a cell's isolate is freed, not here: creating an isolate

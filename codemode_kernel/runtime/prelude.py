@@ -26,6 +26,7 @@ JS_FILES: tuple[str, ...] = (
     "timers.js",
     "tools.js",
     "console.js",
+    "buffers.js",
     "host.js",
 )
 

@@ -140,6 +140,7 @@ function installGlobals() {
   defineGlobal("clearTimeout", clearTimeout);
   defineGlobal("tools", {});
   defineGlobal("ALL_TOOLS", ObjectFreeze([]));
+  installBufferAccounting();
   defineGlobal("console", consoleObject);
   ObjectDefineProperty(globalObject, HOST_KEY, {
     value: ObjectFreeze({ main, resolve, fire }),

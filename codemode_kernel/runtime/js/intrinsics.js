@@ -30,6 +30,9 @@ const ObjectPrototypePropertyIsEnumerable = uncurryThis(Object.prototype.propert
 const ObjectPrototypeToString = uncurryThis(Object.prototype.toString);
 
 const ReflectApply = Reflect.apply;
+const ReflectConstruct = Reflect.construct;
+const ProxyCtor = Proxy;
+const ArrayBufferIsView = ArrayBuffer.isView;
 const ReflectDeleteProperty = Reflect.deleteProperty;
 const ArrayIsArray = Array.isArray;
 const ArrayPrototypePush = uncurryThis(Array.prototype.push);
