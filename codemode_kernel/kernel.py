@@ -171,28 +171,21 @@ class CodeModeKernel(Kernel):
         request = None
         try:
             request = parse_cell(code)
-            if request is None:
-                return self._reply("ok")
+            if isinstance(request, (ExecRequest, WaitRequest)):
+                return await self._observe(request, publisher)
             if isinstance(request, ListCells):
                 rows = [(c.cell_id, c.state, c.age_s, c.buffered) for c in self.session_.cells()]
                 publisher.send(cells_output(rows))
-                return self._reply("ok")
-            if isinstance(request, ShowStore):
+            elif isinstance(request, ShowStore):
                 publisher.send(store_output(None, dict(self.session_.store.values)))
-                return self._reply("ok")
-            return await self._observe(request, publisher)
+            # An empty cell or a table: no cell was observed, and nothing failed.
+            return self._reply("ok", metadata=_meta(None, "completed"))
         except CodeModeError as exc:
             # A request-level failure: the reference renders it as `Script failed` with the
             # message as the error text, so the reply metadata says the same.
             message = str(exc)
             cid = request.cell_id if isinstance(request, WaitRequest) else None
-            meta = {
-                "cell_id": cid,
-                "status": "failed",
-                "wall_time_s": 0.0,
-                "output": {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
-                "error_text": message,
-            }
+            meta = {**_meta(cid, "failed"), "error_text": message}
             # Jupyter front ends show only the traceback: let it name the error.
             return self._error(publisher, cid, meta, exc.ename, message, f"{exc.ename}: {message}")
 
@@ -238,12 +231,7 @@ class CodeModeKernel(Kernel):
     ) -> dict[str, Any]:
         cid = outcome.cell_id
         stats = observer.finish()
-        meta: dict[str, Any] = {
-            "cell_id": cid,
-            "status": outcome.status,
-            "wall_time_s": round(wall, 3),
-            "output": stats.as_dict(),
-        }
+        meta = _meta(cid, outcome.status, wall, stats.as_dict())
         if outcome.stored:
             publisher.send(store_output(cid, outcome.stored))
         if outcome.status == "running":
@@ -455,3 +443,18 @@ class CodeModeKernel(Kernel):
         if asyncio.get_running_loop() is self._main_loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._main_loop))
+
+
+def _meta(
+    cell_id: str | None,
+    status: str,
+    wall_time_s: float = 0.0,
+    output: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """`execute_reply.metadata.codemode` (SPEC §4), present on every reply."""
+    return {
+        "cell_id": cell_id,
+        "status": status,
+        "wall_time_s": round(wall_time_s, 3),
+        "output": output or {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
+    }

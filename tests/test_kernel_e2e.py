@@ -88,6 +88,12 @@ def test_bad_pragma_is_an_exec_error(kernel: Kernel) -> None:
 def test_empty_cell_is_a_no_op(kernel: Kernel) -> None:
     run = kernel.execute("   \n ")
     assert run.status == "ok" and run.messages == []
+    assert run.codemode == {
+        "cell_id": None,
+        "status": "completed",
+        "wall_time_s": 0.0,
+        "output": {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
+    }
 
 
 def test_yield_then_wait_and_the_status_display(kernel: Kernel) -> None:
