@@ -192,19 +192,20 @@ class CellRuntime:
             self._engine.spawn(_eval_quietly(isolate, source))
 
     def _poll_heap(self) -> None:
+        if not self._over and self._isolate is not None and not self._heap_exceeded():
+            self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
+
+    def _heap_exceeded(self) -> bool:
+        """Fail the cell if V8 stopped it at the heap limit; says whether it did."""
         isolate = self._isolate
-        if self._over or isolate is None:
-            return
-        if isolate.heap_limit_reached():
-            self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
-            return
-        self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
+        if isolate is None or not isolate.heap_limit_reached():
+            return False
+        self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
+        return True
 
     def _fail_from_exception(self, exc: JSEvalException) -> None:
         """The main script itself failed (compile error, or killed for memory)."""
-        isolate = self._isolate
-        if isolate is not None and isolate.heap_limit_reached():
-            self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
+        if self._heap_exceeded():
             return
         message, text = self._source_map.parse_error(str(exc))
         name = "SyntaxError" if "SyntaxError" in text.split("\n", 1)[0] else "ScriptError"
@@ -213,8 +214,6 @@ class CellRuntime:
     def lost(self, text: str) -> None:
         """The runtime could not run the cell at all (no isolate): report it as a failure."""
         self._report(failure("ScriptError", text))
-        if not self._stopped.done():
-            self._stopped.set_result(None)
 
     def fail_memory(self, limit: int, observed: int) -> None:
         """The kernel process ran short of memory and this cell allocated the most buffers."""
@@ -236,6 +235,9 @@ class CellRuntime:
         isolate, self._isolate = self._isolate, None
         if isolate is not None:
             self._engine.discard(isolate, self._stopped)
+        elif not self._stopped.done():
+            # No isolate ran this cell's code (ended before it had one): nothing to wait for.
+            self._stopped.set_result(None)
 
 
 async def _eval_quietly(isolate: Isolate, source: str) -> None:
