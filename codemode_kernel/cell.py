@@ -85,12 +85,11 @@ class CellHooks:
     cancel_tools: Callable[[Cell], None]
     notify: Callable[[Cell, str], None]
     event: Callable[[Cell, str], None]  # yielded / completed / failed / terminated / closed
-    closed: Callable[[Cell], None]
 
 
 @dataclass
 class Cell:
-    """A live cell. Create with `Cell.start`; drive with `observe` and `terminate`."""
+    """A live cell, created by the session; driven with `observe` and `terminate`."""
 
     cell_id: str
     hooks: CellHooks
@@ -134,9 +133,7 @@ class Cell:
             if self._watch is not None:
                 self._watch.observer.on_notify(message["text"])
         elif kind == "yield":
-            if self._watch is not None and not self.terminating:
-                self._end_watch(Observation(self.cell_id, "running"))
-                self.hooks.event(self, "yielded")
+            self._yield()
         elif kind == "call":
             if not self.terminating:
                 self.hooks.call_tool(self, message)
@@ -184,7 +181,7 @@ class Cell:
         if self.completion is not None:
             self._deliver_completion()
         else:
-            watch.timer = self.loop.call_later(yield_time_ms / 1000, self._yield_timeout)
+            watch.timer = self.loop.call_later(yield_time_ms / 1000, self._yield)
         return watch.done
 
     def detach(self, observer: Observer) -> None:
@@ -219,7 +216,9 @@ class Cell:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _yield_timeout(self) -> None:
+    def _yield(self) -> None:
+        """`yield_control()` or the yield time: end the observation; the cell runs on. Without
+        an observer it is a no-op (the reference's unattached yield)."""
         if self._watch is not None and self.completion is None and not self.terminating:
             self._end_watch(Observation(self.cell_id, "running"))
             self.hooks.event(self, "yielded")
@@ -242,7 +241,6 @@ class Cell:
         if not self.closed:
             self.closed = True
             self.hooks.event(self, "closed")
-            self.hooks.closed(self)
 
     @property
     def state(self) -> str:

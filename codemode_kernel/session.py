@@ -204,20 +204,18 @@ class Session:
             cancel_tools=self.tools.cancel,
             notify=self._notify,
             event=self._event,
-            closed=self._forget,
         )
         cell = Cell(cell_id, hooks, asyncio.get_running_loop())
         self._cells[cell_id] = cell
         return cell
-
-    def _forget(self, cell: Cell) -> None:
-        self._cells.pop(cell.cell_id, None)
 
     def _notify(self, cell: Cell, text: str) -> None:
         for listener in self.listeners:
             listener.notify(cell, text)
 
     def _event(self, cell: Cell, event: str) -> None:
+        if event == "closed":  # its terminal outcome was delivered: the id is gone
+            self._cells.pop(cell.cell_id, None)
         for listener in self.listeners:
             listener.cell_event(cell, event)
 
