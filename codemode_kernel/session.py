@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .cell import Cell, CellHooks, Observation, Observer, ScriptError
 from .errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
-from .runtime import Engine, Limits, Message, limit_error
+from .runtime import Engine, Limits, Message, failure, limit_error
 from .source import ExecRequest, WaitRequest, prepare
 
 MIB = 1024 * 1024
@@ -126,13 +126,8 @@ class Session:
         cell = self._new_cell()
         prepared = prepare(request.code)
         if prepared.static_import is not None:
-            text = f"Unsupported import in exec: {prepared.static_import}"
             cell.sink(
-                {
-                    "t": "done",
-                    "error": {"name": "ScriptError", "message": text, "text": text},
-                    "writes": {},
-                }
+                failure("ScriptError", f"Unsupported import in exec: {prepared.static_import}")
             )
         else:
             config = {
