@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .items import Item
-from .outputs import ObservationShaper, Output, notify_output, status_output, status_update
+from .outputs import (
+    ObservationShaper,
+    Output,
+    OutputStats,
+    notify_output,
+    status_output,
+    status_update,
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class RequestObserver:
     def on_notify(self, text: str) -> None:
         self.publisher.send(notify_output(self.cell_id, text))
 
-    def finish(self) -> Any:
+    def finish(self) -> OutputStats:
         """Flush what truncation held back; returns the observation's output stats."""
         assert self.shaper is not None
         outputs, stats = self.shaper.finish()
