@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+.PHONY: demo test bench bench-smoke
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,10 +17,15 @@ demo: $(STAMP)  ## install the kernel and run the tour notebook end to end
 	$(VENV)/bin/jupyter execute --kernel_name=codemode notebooks/tour.ipynb --output=tour.executed.ipynb
 	$(PY) notebooks/show.py notebooks/tour.executed.ipynb
 
-test: $(STAMP)  ## lint, type-check and run every test
+test: $(STAMP)  ## lint, check the layers, type-check, then the fast tier and the rest
 	$(VENV)/bin/ruff check codemode_kernel tests benches examples notebooks
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m unit
+	$(VENV)/bin/pytest -m "not unit and not bench"
+
+bench-smoke: $(STAMP)  ## the benchmarks' quick runs (numbers printed, never asserted)
+	$(VENV)/bin/pytest -m bench
 
 bench: $(STAMP)
 	$(PY) benches/run_all.py

@@ -52,10 +52,10 @@ from common import (
     ratio,
 )
 
-from codemode_kernel.cell import Cell
-from codemode_kernel.items import Item
+from codemode_kernel.output.items import Item
 from codemode_kernel.runtime import Engine, Message
-from codemode_kernel.session import Session, SessionConfig
+from codemode_kernel.session.cell import Cell
+from codemode_kernel.session.session import Session, SessionConfig
 from codemode_kernel.source import ExecRequest
 
 BENCH_SOURCE = 'text("bench");'

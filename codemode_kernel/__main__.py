@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codemode_kernel.runtime.isolate import preload_v8
 
     preload_v8()
-    from codemode_kernel.app import launch
+    from codemode_kernel.kernel.app import launch
 
     launch(args)
     return 0

@@ -22,7 +22,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.paths import jupyter_data_dir
 
-KERNEL_NAME = "codemode"
+from .protocol import KERNEL_NAME
 
 # jupyter_client's own rule for kernel names; checked up front so a bad --name fails before any
 # file is touched, with an argparse error rather than a traceback.

@@ -22,9 +22,9 @@ from jupyter_client.manager import KernelManager
 
 from codemode_kernel import Tool
 from codemode_kernel.client import CodeModeClient, CodeModeClientError, Notification
-from codemode_kernel.client_output import EMPTY_SOURCE_ERROR, ExecResult
-from codemode_kernel.items import ImageItem, TextItem
-from codemode_kernel.truncation import model_header, truncate_text_items
+from codemode_kernel.client.results import EMPTY_SOURCE_ERROR, ExecResult
+from codemode_kernel.output.items import ImageItem, TextItem
+from codemode_kernel.output.truncation import model_header, truncate_text_items
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -223,7 +223,7 @@ def test_wait_pragma_and_its_errors(kernel: Kernel) -> None:
 
 
 def test_truncation_streams_the_head_and_reports_the_cut(kernel: Kernel) -> None:
-    from codemode_kernel.truncation import truncate_text_items
+    from codemode_kernel.output.truncation import truncate_text_items
 
     code = '// @exec: {"max_output_tokens": 20}\nfor (let i = 0; i < 50; i++) text(`line ${i}`)'
     run = kernel.execute(code)

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from codemode_kernel.items import ImageItem, Item, Stream, TextItem
-from codemode_kernel.outputs import (
+from codemode_kernel.output.items import ImageItem, Item, Stream, TextItem
+from codemode_kernel.output.messages import (
     INVALID_IMAGE_TEXT,
     MISSING,
-    ObservationShaper,
     Output,
     error_output,
     image_bundle,
@@ -33,7 +32,8 @@ from codemode_kernel.outputs import (
     text_output,
     truncated_output,
 )
-from codemode_kernel.truncation import (
+from codemode_kernel.output.shaper import ObservationShaper
+from codemode_kernel.output.truncation import (
     approx_tokens,
     count_lines,
     join_texts,

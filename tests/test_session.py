@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from codemode_kernel.cell import Observation
 from codemode_kernel.errors import CellBusy, CellNotFound, CellTerminating, SessionShuttingDown
-from codemode_kernel.items import ImageItem, Item, TextItem
+from codemode_kernel.output.items import ImageItem, Item, TextItem
 from codemode_kernel.runtime import Engine, Limits
-from codemode_kernel.session import Session, SessionConfig
+from codemode_kernel.session.cell import Observation
+from codemode_kernel.session.session import Session, SessionConfig
 from codemode_kernel.source import ExecRequest, WaitRequest
 
 MIB = 1024 * 1024

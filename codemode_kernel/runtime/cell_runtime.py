@@ -16,13 +16,13 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import defaults
 from .isolate import Isolate, JSEvalException, Message, MessageSink
 from .positions import SourceMap
 
 if TYPE_CHECKING:
     from .engine import Engine
 
-MIB = 1024 * 1024
 _HEAP_POLL_S = 0.05
 _HOST = 'globalThis[Symbol.for("codemode.host")]'
 
@@ -31,10 +31,10 @@ _HOST = 'globalThis[Symbol.for("codemode.host")]'
 class Limits:
     """Per-cell resource ceilings (SPEC §9); names follow the reference's resource names."""
 
-    heap_bytes: int = 256 * MIB
-    pending_timers: int = 1024
-    output_bytes: int = 8 * MIB
-    delegate_result_bytes: int = 8 * MIB
+    heap_bytes: int = defaults.HEAP_BYTES
+    pending_timers: int = defaults.PENDING_TIMERS
+    output_bytes: int = defaults.OUTPUT_BYTES
+    delegate_result_bytes: int = defaults.TOOL_RESULT_BYTES
 
 
 def limit_error(resource: str, limit: int, observed: int) -> str:

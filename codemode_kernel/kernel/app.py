@@ -30,7 +30,7 @@ class IdleFlushOutStream(OutStream):
 
     def flush(self) -> None:
         if getattr(self, "_flush_pending", True):
-            super().flush()  # type: ignore[no-untyped-call]
+            super().flush()
 
 
 class CodeModeKernelApp(IPKernelApp):
@@ -39,13 +39,13 @@ class CodeModeKernelApp(IPKernelApp):
     outstream_class = DottedObjectName(f"{__name__}.IdleFlushOutStream").tag(config=True)
 
     def initialize(self, argv: Any = None) -> None:
-        super().initialize(argv)  # type: ignore[no-untyped-call]
+        super().initialize(argv)
         # traitlets keeps the logger at DEBUG and filters in the handler, so every debug call on
         # ipykernel's hot paths (each message) built a log record for nothing.
         self.log.setLevel(self.log_level)
 
     def load_config_file(self, *args: Any, **kwargs: Any) -> None:
-        super().load_config_file(*args, **kwargs)  # type: ignore[no-untyped-call]
+        super().load_config_file(*args, **kwargs)
         # Later paths have lower priority in traitlets, and the command line still wins.
         Application.load_config_file(self, CONFIG_NAME, path=jupyter_config_path())
 

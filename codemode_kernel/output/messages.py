@@ -1,4 +1,4 @@
-"""Cell output items → Jupyter IOPub message contents, and per-observation truncation.
+"""Cell output items → Jupyter IOPub message contents (truncation is `output.shaper`).
 
 Nothing here sends anything: every function returns `(msg_type, content)` pairs so the one
 layer that builds messages (always with their parent) stays the only one that talks to
@@ -12,23 +12,14 @@ import base64
 import binascii
 import enum
 import html
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
 
-from codemode_kernel.items import ImageItem, Item, TextItem
-from codemode_kernel.truncation import (
-    BYTES_PER_TOKEN,
-    head_boundary,
-    tail_boundary,
-    tokens_for_bytes,
-    truncation_marker,
-)
+from ..protocol import METADATA_KEY, OutputType, truncation_marker
+from .items import ImageItem, Item, TextItem
 
 Output = tuple[str, dict[str, Any]]
-OutputType = Literal[
-    "text", "console", "image", "store", "notify", "status", "result", "error", "truncated"
-]
 Cut = Literal["head", "tail"]
 
 #: Image types Jupyter front ends render from base64 data.
@@ -48,7 +39,7 @@ MISSING = Missing.MISSING
 
 def codemode_metadata(cell_id: str | None, kind: OutputType, **extra: Any) -> dict[str, Any]:
     """The `metadata` every cell output carries (SPEC §4)."""
-    return {"codemode": {"cell_id": cell_id, "type": kind, **extra}}
+    return {METADATA_KEY: {"cell_id": cell_id, "type": kind, **extra}}
 
 
 def display_data(
@@ -59,15 +50,10 @@ def display_data(
     return {"data": bundle, "metadata": metadata, "transient": transient}
 
 
-def status_display_id(cell_id: str) -> str:
-    """The display id of a cell's "Script running" line, so a later update can replace it."""
-    return f"codemode-cell-{cell_id}"
-
-
 # --- text -------------------------------------------------------------------------------
 
 
-def _text_piece(cell_id: str, item: TextItem, text: str, cut: Cut | None) -> Output:
+def text_piece(cell_id: str, item: TextItem, text: str, cut: Cut | None) -> Output:
     """One text item, or a piece of it that truncation split off.
 
     A console line is a stream message that ends its line, except for a head piece: its line
@@ -84,7 +70,7 @@ def _text_piece(cell_id: str, item: TextItem, text: str, cut: Cut | None) -> Out
 
 def text_output(cell_id: str, item: TextItem) -> Output:
     """A whole `text(...)` item (display_data) or console line (stream)."""
-    return _text_piece(cell_id, item, item.text, None)
+    return text_piece(cell_id, item, item.text, None)
 
 
 def notify_output(cell_id: str, text: str) -> Output:
@@ -247,164 +233,3 @@ def item_output(cell_id: str, item: Item) -> Output:
     if isinstance(item, ImageItem):
         return image_output(cell_id, item)
     return text_output(cell_id, item)
-
-
-# --- truncation while streaming --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutputStats:
-    """What `execute_reply` reports under `metadata.codemode.output`."""
-
-    total_lines: int
-    truncated_tokens: int
-    omitted_text_items: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "total_lines": self.total_lines,
-            "truncated_tokens": self.truncated_tokens,
-            "omitted_text_items": self.omitted_text_items,
-        }
-
-
-@dataclass
-class _HeldText:
-    """A text item (or what is left of it) waiting for the end of the observation.
-
-    `start`/`end` are its byte range in the joined text; `offset` is how many of its bytes
-    went out already as a head piece (`head_sent`).
-    """
-
-    item: TextItem
-    data: bytes
-    start: int
-    end: int
-    offset: int = 0
-    head_sent: bool = False
-
-
-_Held: TypeAlias = _HeldText | ImageItem
-
-
-@dataclass
-class ObservationShaper:
-    """SPEC §4 truncation for one observation, computed as items arrive.
-
-    The joined text is what the reference truncates: the texts of text and console items,
-    joined with "\\n" (none before the first non-empty text, as the reference does). With a
-    budget of B = 4 * max_tokens bytes, its first floor(B/2) bytes are shown as they come; the
-    rest waits for `finish`, which either flushes it (the text fit in B) or shows the marker
-    and the last B - floor(B/2) bytes. Images are never cut but keep their place in order.
-
-    A client rebuilds the reference's truncated text from the pieces shown:
-    `Total output lines: {total_lines}\\n\\n{head}{marker}{tail}`, where `head` is
-    `truncation.join_texts` of the text pieces before the marker and `tail` is `"\\n".join`
-    of those after it (stream texts without their final "\\n", except head pieces, which
-    have none). An empty piece is sent where a cut falls on a separator, so the newline is
-    not lost: as a head piece when the head ends with it, as a tail piece of the previous
-    item when the tail starts with it.
-    """
-
-    cell_id: str
-    max_tokens: int
-    #: Bytes of the joined text so far (the reference's `combined.len()`).
-    text_bytes: int = field(default=0, init=False)
-    _newlines: int = field(default=0, init=False, repr=False)
-    _ends_with_newline: bool = field(default=False, init=False, repr=False)
-    _head_open: bool = field(default=True, init=False, repr=False)
-    _held: list[_Held] = field(default_factory=list, init=False, repr=False)
-    _finished: bool = field(default=False, init=False, repr=False)
-
-    @property
-    def budget(self) -> int:
-        """B, the byte budget for the joined text."""
-        return BYTES_PER_TOKEN * max(self.max_tokens, 0)
-
-    @property
-    def head_bytes(self) -> int:
-        """floor(B/2): how much of the joined text can be shown before the end is known."""
-        return self.budget // 2
-
-    @property
-    def total_lines(self) -> int:
-        """Rust `lines().count()` of the joined text so far."""
-        if self.text_bytes == 0:
-            return 0
-        return self._newlines + (0 if self._ends_with_newline else 1)
-
-    @property
-    def held_items(self) -> int:
-        """Items (or remainders) waiting for `finish`."""
-        return len(self._held)
-
-    def feed(self, item: Item) -> list[Output]:
-        """Outputs to send now for the next item of the cell."""
-        if self._finished:
-            raise RuntimeError("observation already finished")
-        if isinstance(item, ImageItem):
-            if self._held:
-                self._held.append(item)
-                return []
-            return [image_output(self.cell_id, item)]
-        data = item.text.encode("utf-8", "surrogatepass")
-        separator = 1 if self.text_bytes > 0 else 0
-        start = self.text_bytes + separator
-        end = start + len(data)
-        self._account(item.text, separator, len(data))
-        if not self._head_open:
-            self._held.append(_HeldText(item, data, start, end))
-            return []
-        head = self.head_bytes
-        if end <= head:
-            return [text_output(self.cell_id, item)]
-        self._head_open = False
-        if head < start:
-            # The head ends right before this item's separator: nothing of it is head text.
-            self._held.append(_HeldText(item, data, start, end))
-            return []
-        offset = head_boundary(data, head - start)
-        self._held.append(_HeldText(item, data, start, end, offset, head_sent=True))
-        piece = data[:offset].decode("utf-8", "surrogatepass")
-        return [_text_piece(self.cell_id, item, piece, "head")]
-
-    def _account(self, text: str, separator: int, n_bytes: int) -> None:
-        """Track the joined text's length and line count without keeping it."""
-        self._newlines += separator + text.count("\n")
-        if text:
-            self._ends_with_newline = text.endswith("\n")
-        elif separator:
-            self._ends_with_newline = True
-        self.text_bytes += separator + n_bytes
-
-    def finish(self) -> tuple[list[Output], OutputStats]:
-        """Outputs to send at the end of the observation, and its numbers for the reply."""
-        if self._finished:
-            raise RuntimeError("observation already finished")
-        self._finished = True
-        held, self._held = self._held, []
-        if self.text_bytes <= self.budget:
-            outputs = [self._held_output(entry, 0) for entry in held]
-            return outputs, OutputStats(self.total_lines, 0, 0)
-        removed = tokens_for_bytes(self.text_bytes - self.budget)
-        tail_from = self.text_bytes - (self.budget - self.head_bytes)
-        outputs = [truncated_output(self.cell_id, removed)]
-        omitted = 0
-        for entry in held:
-            if isinstance(entry, _HeldText) and entry.end < tail_from:
-                omitted += 0 if entry.head_sent else 1
-                continue
-            outputs.append(self._held_output(entry, tail_from))
-        return outputs, OutputStats(self.total_lines, removed, omitted)
-
-    def _held_output(self, entry: _Held, tail_from: int) -> Output:
-        """A held image as is, or a held text from where the shown tail starts in it."""
-        if isinstance(entry, ImageItem):
-            return image_output(self.cell_id, entry)
-        offset = entry.offset
-        if entry.start < tail_from:
-            offset = max(offset, tail_boundary(entry.data, tail_from - entry.start))
-        if offset == 0 and not entry.head_sent:
-            return text_output(self.cell_id, entry.item)
-        piece = entry.data[offset:].decode("utf-8", "surrogatepass")
-        return _text_piece(self.cell_id, entry.item, piece, "tail")

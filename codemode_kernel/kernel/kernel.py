@@ -19,26 +19,29 @@ import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_mana
 from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, List, Unicode
 
-from . import __version__
-from .cell import Cell, Observation
-from .comms import CommHub
-from .errors import CodeModeError
-from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
-from .outputs import (
+from .. import __version__, defaults
+from ..errors import CodeModeError
+from ..output.messages import (
     MISSING,
     cells_output,
     error_output,
     result_output,
-    status_display_id,
     status_output,
     status_update,
     store_output,
 )
-from .publish import ProgressLine, Publisher, RequestObserver
-from .router import LocalTools, Toolbox
-from .runtime import Engine, Limits
-from .session import Session, SessionConfig
-from .source import (
+from ..protocol import (
+    KERNEL_NAME,
+    METADATA_KEY,
+    finished_line,
+    running_line,
+    status_display_id,
+)
+from ..runtime import Engine, Limits
+from ..session.cell import Cell, Observation
+from ..session.router import LocalTools, Toolbox
+from ..session.session import Session, SessionConfig
+from ..source import (
     ExecRequest,
     ListCells,
     ShowStore,
@@ -47,16 +50,18 @@ from .source import (
     is_complete,
     parse_cell,
 )
-from .tools import Tool, load_configured, load_entry_points
+from ..tools import Tool, load_configured, load_entry_points
+from .comms import CommHub
+from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
+from .publish import ProgressLine, Publisher, RequestObserver
 
 T = TypeVar("T")
-MIB = 1024 * 1024
 
 
 class CodeModeKernel(Kernel):
     """A kernel whose every execute_request is a code-mode cell (or a control cell)."""
 
-    implementation = "codemode"
+    implementation = KERNEL_NAME
     implementation_version = __version__
     banner = "Code Mode (JavaScript): each cell runs in a fresh V8 isolate."
 
@@ -64,15 +69,25 @@ class CodeModeKernel(Kernel):
     # write to IOPub directly, so the sleep only added 0.5 ms to every cell.
     _execute_sleep = Float(0.0).tag(config=True)
 
-    yield_time_ms = Int(10_000, help="Default yield time of exec and wait, in ms.").tag(config=True)
-    max_output_tokens = Int(10_000, help="Default output budget per observation.").tag(config=True)
-    heap_bytes = Int(256 * MIB, help="V8 heap limit per cell.").tag(config=True)
-    max_cells = Int(128, help="Live cells at once.").tag(config=True)
-    pending_timers = Int(1024, help="Pending setTimeout timers per cell.").tag(config=True)
-    output_bytes = Int(8 * MIB, help="Output bytes per cell.").tag(config=True)
-    store_bytes = Int(16 * MIB, help="Committed store size.").tag(config=True)
-    tool_result_bytes = Int(8 * MIB, help="Size of one tool result.").tag(config=True)
-    prepared_isolates = Int(2, help="Isolates kept ready ahead of need.").tag(config=True)
+    yield_time_ms = Int(
+        defaults.YIELD_TIME_MS, help="Default yield time of exec and wait, in ms."
+    ).tag(config=True)
+    max_output_tokens = Int(
+        defaults.MAX_OUTPUT_TOKENS, help="Default output budget per observation."
+    ).tag(config=True)
+    heap_bytes = Int(defaults.HEAP_BYTES, help="V8 heap limit per cell.").tag(config=True)
+    max_cells = Int(defaults.MAX_CELLS, help="Live cells at once.").tag(config=True)
+    pending_timers = Int(defaults.PENDING_TIMERS, help="Pending setTimeout timers per cell.").tag(
+        config=True
+    )
+    output_bytes = Int(defaults.OUTPUT_BYTES, help="Output bytes per cell.").tag(config=True)
+    store_bytes = Int(defaults.STORE_BYTES, help="Committed store size.").tag(config=True)
+    tool_result_bytes = Int(defaults.TOOL_RESULT_BYTES, help="Size of one tool result.").tag(
+        config=True
+    )
+    prepared_isolates = Int(
+        defaults.PREPARED_ISOLATES, help="Isolates kept ready ahead of need."
+    ).tag(config=True)
     memory_guard_bytes = Int(
         0,
         help="Kernel RSS above which the cell that allocated the most ArrayBuffer/typed-array "
@@ -236,7 +251,7 @@ class CodeModeKernel(Kernel):
             publisher.send(store_output(cid, outcome.stored))
         if outcome.status == "running":
             self._yield_displays[cid] = publisher
-            text = f"Script running with cell ID {cid}"
+            text = running_line(cid)
             publisher.send(status_output(cid, text, status_display_id(cid)))
             return self._reply("ok", metadata=meta)
         self._finish_display(cid, outcome.status, collected=True)
@@ -285,7 +300,7 @@ class CodeModeKernel(Kernel):
             "user_expressions": {},
         }
         if metadata is not None:
-            reply["metadata"] = {"codemode": metadata}
+            reply["metadata"] = {METADATA_KEY: metadata}
         reply.update(error)
         return reply
 
@@ -316,10 +331,8 @@ class CodeModeKernel(Kernel):
         publisher = self._yield_displays.get(cid)
         if publisher is None:
             return
-        text = f"Script {status} with cell ID {cid}"
-        if not collected:
-            text += f"; collect its output with %wait {cid}"
-        else:
+        text = finished_line(status, cid, collected=collected)
+        if collected:
             del self._yield_displays[cid]
         publisher.send(status_update(cid, text, status_display_id(cid)))
 

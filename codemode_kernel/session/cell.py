@@ -21,13 +21,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from .errors import CellBusy, CellTerminating
-from .items import ImageItem, Item, TextItem
-from .runtime import CellRuntime, Message
+from ..errors import CellBusy, CellTerminating
+from ..output.items import ImageItem, Item, TextItem
+from ..protocol import CellStatus
+from ..runtime import CellRuntime, Message
 
-Status = Literal["running", "completed", "failed", "terminated"]
+Status = CellStatus
 
 
 class Observer(Protocol):

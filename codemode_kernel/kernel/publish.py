@@ -13,15 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .items import Item
-from .outputs import (
-    ObservationShaper,
-    Output,
-    OutputStats,
-    notify_output,
-    status_output,
-    status_update,
-)
+from ..output.items import Item
+from ..output.messages import Output, notify_output, status_output, status_update
+from ..output.shaper import ObservationShaper, OutputStats
+from ..protocol import progress_display_id
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,7 @@ class ProgressLine:
 
     @property
     def display_id(self) -> str:
-        return f"codemode-progress-{self.publisher.parent['header']['msg_id']}"
+        return progress_display_id(self.publisher.parent["header"]["msg_id"])
 
     async def run(self) -> None:
         await asyncio.sleep(self.delay)

@@ -28,14 +28,13 @@ from typing import Any
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
-from .client_output import EMPTY_SOURCE_ERROR, ExecResult, Notification, OutputCollector
-from .tools import Tool, tools_from
+from ..protocol import COMM_TARGET, EXEC_PRAGMA, KERNEL_NAME
+from ..tools import Tool, tools_from
+from .results import EMPTY_SOURCE_ERROR, ExecResult, Notification, OutputCollector
 
 __all__ = ["CodeModeClient", "CodeModeClientError", "ExecResult", "Notification"]
 
 log = logging.getLogger("codemode_kernel.client")
-TARGET = "codemode"
-PRAGMA = "// @exec:"
 
 ToolLike = Tool | Callable[..., Any]
 NotifyCallback = Callable[[str, str], Any]  # (cell_id, text); may return an awaitable
@@ -102,7 +101,7 @@ class CodeModeClient:
     def start(
         cls,
         tools: Iterable[ToolLike] = (),
-        kernel_name: str = "codemode",
+        kernel_name: str = KERNEL_NAME,
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
@@ -163,7 +162,9 @@ class CodeModeClient:
         try:
             definitions = [tool.definition() for tool in self._tools.values()]
             data = {"tools": definitions}
-            await self._comm_request("comm_open", {**self._comm_data(data), "target_name": TARGET})
+            await self._comm_request(
+                "comm_open", {**self._comm_data(data), "target_name": COMM_TARGET}
+            )
             self._comm_open = True
         except BaseException:
             await self.close()
@@ -210,9 +211,9 @@ class CodeModeClient:
         options = {"yield_time_ms": yield_time_ms, "max_output_tokens": max_output_tokens}
         given = {key: value for key, value in options.items() if value is not None}
         if given:
-            if source.split("\n", 1)[0].lstrip().startswith(PRAGMA):
+            if source.split("\n", 1)[0].lstrip().startswith(EXEC_PRAGMA):
                 raise ValueError("the source already starts with a `// @exec:` pragma")
-            source = f"{PRAGMA} {json.dumps(given)}\n{source}"
+            source = f"{EXEC_PRAGMA} {json.dumps(given)}\n{source}"
         elif not source.strip():  # the reference's answer; the kernel would take it as a no-op
             return ExecResult.refused("ExecError", EMPTY_SOURCE_ERROR)
         return await self._execute(source, None)
@@ -306,8 +307,8 @@ class CodeModeClient:
             return await asyncio.wait_for(answer, self.register_timeout)
         except asyncio.TimeoutError:
             raise CodeModeClientError(
-                f"no answer on the `{TARGET}` comm within {self.register_timeout:g} s: is this "
-                "a codemode kernel (kernelspec `codemode`, ipykernel >= 7.4)?"
+                f"no answer on the `{COMM_TARGET}` comm within {self.register_timeout:g} s: "
+                "is this a codemode kernel (kernelspec `codemode`, ipykernel >= 7.4)?"
             ) from None
 
     async def _read_shell(self, kc: AsyncKernelClient) -> None:
@@ -379,8 +380,8 @@ class CodeModeClient:
         if msg_type == "comm_close":
             self._comm_open = False
             error = CodeModeClientError(
-                f"the kernel closed the `{TARGET}` comm (no such comm target): is it a codemode "
-                "kernel?"
+                f"the kernel closed the `{COMM_TARGET}` comm (no such comm target): "
+                "is it a codemode kernel?"
             )
             for future in self._comm_waiters.values():
                 if not future.done():

@@ -14,22 +14,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .. import defaults
+from ..errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
+from ..runtime import Engine, Limits, Message, failure, limit_error
+from ..source import ExecRequest, WaitRequest, prepare
 from .cell import Cell, CellHooks, Observation, Observer, ScriptError
-from .errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
-from .runtime import Engine, Limits, Message, failure, limit_error
-from .source import ExecRequest, WaitRequest, prepare
-
-MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class SessionConfig:
     """Defaults and limits (the kernel maps its traitlets onto this)."""
 
-    yield_time_ms: int = 10_000
+    yield_time_ms: int = defaults.YIELD_TIME_MS
     limits: Limits = field(default_factory=Limits)
-    max_cells: int = 128
-    store_bytes: int = 16 * MIB
+    max_cells: int = defaults.MAX_CELLS
+    store_bytes: int = defaults.STORE_BYTES
 
 
 class Store:

@@ -17,9 +17,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..runtime import Message
+from ..tools import Tool, augmented_description, normalize_identifier
 from .cell import Cell
-from .runtime import Message
-from .tools import Tool, augmented_description, normalize_identifier
 
 _NO_INPUT = object()
 

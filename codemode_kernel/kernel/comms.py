@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..protocol import COMM_TARGET
+from ..session.router import Toolbox, ToolCall
+from ..tools import exec_description, wait_description
 from .publish import Publisher
-from .router import Toolbox, ToolCall
-from .tools import exec_description, wait_description
 
-TARGET = "codemode"
 _KINDS = ("function", "freeform")
 _EXPECTED: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
 
@@ -66,7 +66,7 @@ class CommHub:
         self.clients: dict[str, ClientProvider] = {}
 
     def register_with(self, comm_manager: Any) -> None:
-        comm_manager.register_target(TARGET, self._on_open)
+        comm_manager.register_target(COMM_TARGET, self._on_open)
 
     def broadcast(self, cell_id: str, data: dict[str, Any]) -> None:
         """Cell news for every open comm (cell events, notifications)."""

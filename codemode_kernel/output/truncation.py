@@ -14,7 +14,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from codemode_kernel.items import ImageItem, Item, TextItem
+from ..protocol import truncated_header, truncation_marker
+from .items import ImageItem, Item, TextItem
 
 BYTES_PER_TOKEN = 4
 _ENCODING = "utf-8"
@@ -34,11 +35,6 @@ def approx_tokens(text: str) -> int:
 def tokens_for_bytes(n_bytes: int) -> int:
     """ceil(n / 4), clamped at 0 like `approx_tokens_from_byte_count_i64`."""
     return max(0, -(-n_bytes // BYTES_PER_TOKEN))
-
-
-def truncation_marker(removed_tokens: int) -> str:
-    """The text that stands in for the cut middle (U+2026 on both sides)."""
-    return f"\u2026{removed_tokens} tokens truncated\u2026"
 
 
 def count_lines(text: str) -> int:
@@ -111,7 +107,7 @@ def middle_cut(text: str, max_bytes: int) -> tuple[str, int]:
 def truncated_text(combined: str, max_tokens: int) -> str:
     """`formatted_truncate_text` for an over-budget string: line count header + middle cut."""
     middle, _ = middle_cut(combined, BYTES_PER_TOKEN * max_tokens)
-    return f"Total output lines: {count_lines(combined)}\n\n{middle}"
+    return f"{truncated_header(count_lines(combined))}{middle}"
 
 
 def truncate_text_items(texts: Sequence[str], max_tokens: int) -> list[str]:

@@ -5,7 +5,7 @@ The kernel speaks Jupyter (display_data, stream, execute_result, error), but an 
 reference's content items, exactly as Codex would have handed them to a model. Every cell output
 carries `metadata.codemode` (SPEC §4), so the pieces can be told apart and put back together:
 text displays and console lines are text items, image displays are image items, and the
-truncation the kernel applied while streaming (`outputs.ObservationShaper`) is undone into the
+truncation the kernel applied while streaming (`output.shaper.ObservationShaper`) is undone into the
 reference's single `Total output lines: …` item.
 """
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from .items import ImageItem, Item, TextItem
-from .outputs import BASE64_IMAGE_TYPES, SVG_TYPE
-from .truncation import join_texts, model_header, truncation_marker
+from ..output.items import ImageItem, Item, TextItem
+from ..output.messages import BASE64_IMAGE_TYPES, SVG_TYPE
+from ..output.truncation import join_texts, model_header
+from ..protocol import METADATA_KEY, CellStatus, status_line, truncated_header, truncation_marker
 
-Status = Literal["running", "completed", "failed", "terminated"]
+Status = CellStatus
 ModelItem = dict[str, str]
 
 #: The reference's answer to an empty `exec` (reference §1.2, step 1); the kernel itself treats an
@@ -93,9 +94,7 @@ class ExecResult:
     @property
     def status_line(self) -> str:
         """The first line of the reference's header (reference §1.3)."""
-        if self.status == "running":
-            return f"Script running with cell ID {self.cell_id}"
-        return f"Script {self.status}"
+        return status_line(self.status, str(self.cell_id))
 
     def to_model_output(self) -> list[ModelItem]:
         """The content items the reference hands the model for this observation.
@@ -177,7 +176,7 @@ class OutputCollector:
             return
         self.messages.append(msg)
         content = msg["content"]
-        meta = (content.get("metadata") or {}).get("codemode")
+        meta = (content.get("metadata") or {}).get(METADATA_KEY)
         if msg["msg_type"] == "error":
             self._error = content
         if not isinstance(meta, dict):
@@ -217,7 +216,7 @@ class OutputCollector:
     def finish(self, reply: dict[str, Any], wall_time_s: float) -> ExecResult:
         """The result, from the execute_reply and everything collected before `idle`."""
         content = reply["content"]
-        meta = (reply.get("metadata") or {}).get("codemode")
+        meta = (reply.get("metadata") or {}).get(METADATA_KEY)
         items = [entry.item for entry in self._entries]
         result_value: Any = None
         if self._result is not None:
@@ -283,8 +282,8 @@ class OutputCollector:
         before = [e.text for e in self._entries[: self._marker] if e.text is not None]
         after = [e.text for e in self._entries[self._marker :] if e.text is not None]
         text = (
-            f"Total output lines: {int(output.get('total_lines', 0))}\n\n"
-            f"{join_texts(before)}{truncation_marker(removed)}{chr(10).join(after)}"
+            truncated_header(int(output.get("total_lines", 0)))
+            + f"{join_texts(before)}{truncation_marker(removed)}{chr(10).join(after)}"
         )
         first_text = next((i for i, e in enumerate(self._entries) if e.text is not None), 0)
         images = [e.item for e in self._entries if e.text is None]
