@@ -25,7 +25,6 @@ from codemode_kernel.output.messages import (
     notify_output,
     parse_data_url,
     result_output,
-    status_display_id,
     status_output,
     status_update,
     store_output,
@@ -43,6 +42,7 @@ from codemode_kernel.output.truncation import (
     truncate_items,
     truncate_text_items,
 )
+from codemode_kernel.protocol import status_display_id
 
 # --- truncation: the reference's numbers ------------------------------------------------
 
