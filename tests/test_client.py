@@ -26,6 +26,8 @@ from codemode_kernel.client.results import EMPTY_SOURCE_ERROR, ExecResult
 from codemode_kernel.output.items import ImageItem, TextItem
 from codemode_kernel.output.truncation import model_header, truncate_text_items
 
+pytestmark = pytest.mark.e2e
+
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PNG = (

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from driver import Kernel
 
+pytestmark = pytest.mark.e2e
+
 ADD = {
     "name": "add",
     "description": "Add two numbers.",

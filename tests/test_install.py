@@ -21,6 +21,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from codemode_kernel import install as install_mod
 
+pytestmark = pytest.mark.e2e
+
 REPO_KERNELSPEC = Path(__file__).resolve().parent.parent / "kernelspec"
 LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from driver import Kernel
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[Kernel]:

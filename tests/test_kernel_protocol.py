@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import jupyter_kernel_test
+import pytest
+
+pytestmark = pytest.mark.e2e
 
 
 class CodeModeKernelTests(jupyter_kernel_test.KernelTests):

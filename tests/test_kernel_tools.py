@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from driver import Kernel
 
+pytestmark = pytest.mark.e2e
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

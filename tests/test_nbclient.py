@@ -19,6 +19,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from codemode_kernel.nbclient import run_notebook_path
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 EXAMPLES = ROOT / "examples"

@@ -16,6 +16,8 @@ import nbclient
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 TOUR = Path(__file__).resolve().parents[1] / "notebooks" / "tour.ipynb"
 SHOW = TOUR.with_name("show.py")
 SVG_NS = "{http://www.w3.org/2000/svg}"

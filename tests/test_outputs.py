@@ -44,6 +44,8 @@ from codemode_kernel.output.truncation import (
 )
 from codemode_kernel.protocol import status_display_id
 
+pytestmark = pytest.mark.unit
+
 # --- truncation: the reference's numbers ------------------------------------------------
 
 

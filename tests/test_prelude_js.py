@@ -15,6 +15,8 @@ import pytest
 
 from codemode_kernel.runtime.prelude import PRELUDE
 
+pytestmark = pytest.mark.unit
+
 # mini-racer's own setTimeout polyfill leaves non-deletable `var` globals behind.
 MINI_RACER_SET_TIMEOUT = py_mini_racer._set_timeout.INSTALL_SET_TIMEOUT
 py_mini_racer._mini_racer.INSTALL_SET_TIMEOUT = "0"

@@ -21,6 +21,8 @@ from codemode_kernel.session.cell import Observation
 from codemode_kernel.session.session import Session, SessionConfig
 from codemode_kernel.source import ExecRequest, WaitRequest
 
+pytestmark = pytest.mark.unit
+
 MIB = 1024 * 1024
 
 

@@ -21,6 +21,8 @@ from codemode_kernel.source import (
     prepare,
 )
 
+pytestmark = pytest.mark.unit
+
 FIELDS = "`yield_time_ms` and `max_output_tokens`"
 NOT_OBJECT = (
     "exec pragma must be a JSON object with supported fields `yield_time_ms` and "

@@ -34,6 +34,8 @@ from codemode_kernel.tools import (
     wait_description,
 )
 
+pytestmark = pytest.mark.unit
+
 # --- helpers used as tools ------------------------------------------------------------------------
 
 
