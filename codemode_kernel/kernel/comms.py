@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..output.unicode import lone_surrogate
 from ..protocol import COMM_TARGET
 from ..session.router import Toolbox, ToolCall
 from ..tools import exec_description, wait_description
@@ -148,6 +149,11 @@ def _definition(raw: Any) -> dict[str, Any]:
     """Validate one tool definition from `register_tools`."""
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise ValueError("register_tools: every tool needs a non-empty string `name`")
+    if lone_surrogate(raw) is not None:
+        raise ValueError(
+            "register_tools: a tool definition contains a lone UTF-16 surrogate; names, "
+            "descriptions and schemas must be well-formed Unicode text"
+        )
     name = raw["name"]
     kind = raw.get("kind", "function")
     if kind not in _KINDS:
