@@ -11,6 +11,7 @@ answers for calls that are unknown or already over are ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from .publish import Publisher
 
 _KINDS = ("function", "freeform")
 _EXPECTED: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+
+_NON_FINITE = "`result` must be JSON: NaN and Infinity are not JSON values"
 
 PublisherFor = Callable[[dict[str, Any]], Publisher]
 
@@ -118,7 +121,12 @@ class CommHub:
         if kind == "tool_result":
             if "result" not in data:
                 raise ValueError("tool_result needs a `result`")
-            self.toolbox.settle(_field(data, "call_id", str), True, data["result"])
+            call_id = _field(data, "call_id", str)
+            if _non_finite(data["result"]):
+                # The call still settles, as a failure, so the cell awaiting it goes on.
+                self.toolbox.settle(call_id, False, _NON_FINITE)
+                raise ValueError(f"tool_result: {_NON_FINITE}")
+            self.toolbox.settle(call_id, True, data["result"])
             return None
         if kind == "tool_error":
             error = _field(data, "error", str)
@@ -135,6 +143,20 @@ class CommHub:
             f"unknown codemode message type {kind!r}; expected register_tools, tool_result, "
             "tool_error or describe"
         )
+
+
+def _non_finite(value: Any) -> bool:
+    """True when a decoded JSON value holds NaN or ±Infinity (Python's json accepts them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:

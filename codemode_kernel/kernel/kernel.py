@@ -30,7 +30,7 @@ from ..output.messages import (
     status_update,
     store_output,
 )
-from ..output.unicode import well_formed_text
+from ..output.unicode import well_formed, well_formed_text
 from ..protocol import (
     KERNEL_NAME,
     METADATA_KEY,
@@ -316,7 +316,8 @@ class CodeModeKernel(Kernel):
         if metadata is not None:
             reply["metadata"] = {METADATA_KEY: metadata}
         reply.update(error)
-        return reply
+        # An error text may quote a cell's string, lone surrogates included: they must pack.
+        return well_formed(reply) if error else reply
 
     def finish_metadata(self, parent: Any, metadata: Any, reply_content: Any) -> Any:
         """Move the codemode block from the reply content into the reply's metadata."""
