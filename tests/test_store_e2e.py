@@ -62,24 +62,30 @@ def test_memory_store_is_cleared_too() -> None:
 
 
 _CELL = (
-    'store("a", {n}); await new Promise(r => setTimeout(r, 1)); store("b", {n}); store("c{n}", {n})'
+    'store("a", {n}); store("pad", "x".repeat(200000)); '
+    'await new Promise(r => setTimeout(r, 1)); store("b", {n}); store("c{n}", {n})'
 )
 
 
-def _acknowledged(k: Kernel, msg_ids: dict[str, int]) -> set[int]:
-    """Cells whose execute_reply said ok (their commit happened before the reply)."""
-    done: set[int] = set()
-    while True:
+KILL_DELAYS_S = (0.004, 0.013, 0.027, 0.041)
+
+
+def _replies(k: Kernel, msg_ids: dict[str, int], done: set[int], want: int, timeout: float) -> None:
+    """Collect ok replies (a reply comes after its cell's commit) until `want` or timeout."""
+    deadline = time.monotonic() + timeout
+    while len(done) < want and time.monotonic() < deadline:
         try:
-            msg = k.kc.get_shell_msg(timeout=0.05)
+            msg = k.kc.get_shell_msg(timeout=0.01)
         except queue.Empty:
-            return done
+            continue
         n = msg_ids.get(msg["parent_header"].get("msg_id"))
         if n is not None and msg["content"]["status"] == "ok":
             done.add(n)
 
 
 def test_sigkill_during_commits_keeps_every_committed_value_whole(tmp_path: Path) -> None:
+    """Cells commit back to back; the kernel is killed after a few replies, while the next
+    cells are still running and committing, four times over."""
     path = tmp_path / "store.sqlite"
     acknowledged: set[int] = set()
     n = 0
@@ -93,13 +99,16 @@ def test_sigkill_during_commits_keeps_every_committed_value_whole(tmp_path: Path
             assert before.get("a") == before.get("b"), f"half a commit in round {round_}"
             assert all(before.get(f"c{i}") == i for i in acknowledged), "a commit was lost"
             msg_ids = {}
-            for _ in range(40):
+            for _ in range(200):
                 n += 1
                 msg_ids[k.kc.execute(_CELL.format(n=n))] = n
-            time.sleep(0.3 + 0.2 * round_)
-            acknowledged |= _acknowledged(k, msg_ids)
+            done: set[int] = set()
+            _replies(k, msg_ids, done, 3 + 5 * round_, timeout=30)
+            time.sleep(KILL_DELAYS_S[round_])  # land anywhere in the next cells, commits included
             os.kill(k.km.provisioner.pid, signal.SIGKILL)  # type: ignore[union-attr]
-            acknowledged |= _acknowledged(k, msg_ids)
+            _replies(k, msg_ids, done, len(msg_ids), timeout=0.2)  # replies already sent
+            assert len(done) < len(msg_ids), "every cell finished before the kill"
+            acknowledged |= done
         finally:
             k.kc.stop_channels()
             k.km.cleanup_resources()
