@@ -11,9 +11,11 @@ answers for calls that are unknown or already over are ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+from ..output.unicode import lone_surrogate
 from ..protocol import COMM_TARGET
 from ..session.router import Toolbox, ToolCall
 from ..tools import exec_description, wait_description
@@ -21,6 +23,8 @@ from .publish import Publisher
 
 _KINDS = ("function", "freeform")
 _EXPECTED: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+
+_NON_FINITE = "`result` must be JSON: NaN and Infinity are not JSON values"
 
 PublisherFor = Callable[[dict[str, Any]], Publisher]
 
@@ -117,7 +121,12 @@ class CommHub:
         if kind == "tool_result":
             if "result" not in data:
                 raise ValueError("tool_result needs a `result`")
-            self.toolbox.settle(_field(data, "call_id", str), True, data["result"])
+            call_id = _field(data, "call_id", str)
+            if _non_finite(data["result"]):
+                # The call still settles, as a failure, so the cell awaiting it goes on.
+                self.toolbox.settle(call_id, False, _NON_FINITE)
+                raise ValueError(f"tool_result: {_NON_FINITE}")
+            self.toolbox.settle(call_id, True, data["result"])
             return None
         if kind == "tool_error":
             error = _field(data, "error", str)
@@ -136,6 +145,20 @@ class CommHub:
         )
 
 
+def _non_finite(value: Any) -> bool:
+    """True when a decoded JSON value holds NaN or ±Infinity (Python's json accepts them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:
     value = data.get(name)
     if not isinstance(value, kind):
@@ -148,6 +171,11 @@ def _definition(raw: Any) -> dict[str, Any]:
     """Validate one tool definition from `register_tools`."""
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise ValueError("register_tools: every tool needs a non-empty string `name`")
+    if lone_surrogate(raw) is not None:
+        raise ValueError(
+            "register_tools: a tool definition contains a lone UTF-16 surrogate; names, "
+            "descriptions and schemas must be well-formed Unicode text"
+        )
     name = raw["name"]
     kind = raw.get("kind", "function")
     if kind not in _KINDS:

@@ -37,7 +37,7 @@ MAGICS: dict[str, str] = {
     "%wait": "%wait ID [--yield-time-ms N] [--max-tokens N]: observe a running cell again.",
     "%terminate": "%terminate ID: stop a running cell; its store writes are discarded.",
     "%cells": "%cells: the live cells, their state, age and buffered output.",
-    "%store": "%store: everything in the session store.",
+    "%store": "%store: everything in the session store. %store --clear empties it first.",
 }
 
 #: Standard ECMAScript globals a cell can use (for completion).

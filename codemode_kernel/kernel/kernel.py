@@ -30,6 +30,7 @@ from ..output.messages import (
     status_update,
     store_output,
 )
+from ..output.unicode import well_formed, well_formed_text
 from ..protocol import (
     KERNEL_NAME,
     METADATA_KEY,
@@ -41,6 +42,7 @@ from ..runtime import Engine, Limits
 from ..session.cell import Cell, Observation
 from ..session.router import LocalTools, Toolbox
 from ..session.session import Session, SessionConfig
+from ..session.store import open_store
 from ..source import (
     ExecRequest,
     ListCells,
@@ -93,6 +95,11 @@ class CodeModeKernel(Kernel):
         help="Kernel RSS above which the cell that allocated the most ArrayBuffer/typed-array "
         "bytes fails (they live outside the V8 heap limit). 0: half the machine's memory.",
     ).tag(config=True)
+    store_path = Unicode(
+        "",
+        help="SQLite file for a durable store (each commit one transaction, reloaded at start). "
+        "Empty: the store lives in memory and a restart loses it.",
+    ).tag(config=True)
     tools = List(
         Unicode(),
         help='Kernel-side tools as import paths, e.g. ["package.module:callable"]; entry points '
@@ -117,7 +124,8 @@ class CodeModeKernel(Kernel):
         local = [*self._configured_tools(), *load_entry_points()]
         if local:
             LocalTools(self.toolbox, local)
-        self.session_ = Session(self.engine, config, tools=self.toolbox)
+        store = open_store(self.store_bytes, self.store_path or None)
+        self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
         self.session_.listeners.append(self)
         self._main_loop = asyncio.get_event_loop()
         self._observing: dict[str, str] = {}  # request msg_id -> cell id it observes
@@ -168,6 +176,10 @@ class CodeModeKernel(Kernel):
 
     # -- execute ---------------------------------------------------------------------------
 
+    def _publish_execute_input(self, code: str, parent: Any, execution_count: int) -> None:
+        """ipykernel's echo of the source, which must pack even with a lone surrogate in it."""
+        super()._publish_execute_input(well_formed_text(code), parent, execution_count)
+
     async def do_execute(
         self,
         code: str,
@@ -192,6 +204,8 @@ class CodeModeKernel(Kernel):
                 rows = [(c.cell_id, c.state, c.age_s, c.buffered) for c in self.session_.cells()]
                 publisher.send(cells_output(rows))
             elif isinstance(request, ShowStore):
+                if request.clear:
+                    self.session_.store.clear()
                 publisher.send(store_output(None, dict(self.session_.store.values)))
             # An empty cell or a table: no cell was observed, and nothing failed.
             return self._reply("ok", metadata=_meta(None, "completed"))
@@ -302,7 +316,8 @@ class CodeModeKernel(Kernel):
         if metadata is not None:
             reply["metadata"] = {METADATA_KEY: metadata}
         reply.update(error)
-        return reply
+        # An error text may quote a cell's string, lone surrogates included: they must pack.
+        return well_formed(reply) if error else reply
 
     def finish_metadata(self, parent: Any, metadata: Any, reply_content: Any) -> Any:
         """Move the codemode block from the reply content into the reply's metadata."""

@@ -16,6 +16,7 @@ from typing import Any
 from ..output.items import Item
 from ..output.messages import Output, notify_output, status_output, status_update
 from ..output.shaper import ObservationShaper, OutputStats
+from ..output.unicode import well_formed
 from ..protocol import progress_display_id
 
 
@@ -29,9 +30,14 @@ class Publisher:
     topic_prefix: str
 
     def send(self, output: Output) -> None:
+        """Send; content that cannot pack as UTF-8 (a lone surrogate) goes with U+FFFD instead."""
         msg_type, content = output
         topic = f"{self.topic_prefix}.{msg_type}".encode()
-        self.session.send(self.socket, msg_type, content, parent=self.parent, ident=topic)
+        try:
+            self.session.send(self.socket, msg_type, content, parent=self.parent, ident=topic)
+        except UnicodeEncodeError:
+            content = well_formed(content)
+            self.session.send(self.socket, msg_type, content, parent=self.parent, ident=topic)
 
 
 @dataclass

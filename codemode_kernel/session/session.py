@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from ..errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
 from ..runtime import Engine, Limits, Message, failure, limit_error
 from ..source import ExecRequest, WaitRequest, prepare
 from .cell import Cell, CellHooks, Observation, Observer, ScriptError
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -29,29 +29,6 @@ class SessionConfig:
     limits: Limits = field(default_factory=Limits)
     max_cells: int = defaults.MAX_CELLS
     store_bytes: int = defaults.STORE_BYTES
-
-
-class Store:
-    """Committed values by key, with their serialized size for the committed-state limit."""
-
-    def __init__(self, limit_bytes: int) -> None:
-        self.values: dict[str, Any] = {}
-        self._sizes: dict[str, int] = {}
-        self._limit = limit_bytes
-
-    @property
-    def size(self) -> int:
-        return sum(self._sizes.values())
-
-    def commit(self, writes: dict[str, Any]) -> str | None:
-        """Merge `writes` by key, or refuse them all with the limit message."""
-        sizes = {key: len(key) + len(json.dumps(value)) for key, value in writes.items()}
-        observed = self.size - sum(self._sizes.get(k, 0) for k in writes) + sum(sizes.values())
-        if observed > self._limit:
-            return limit_error("committed_state_bytes", self._limit, observed)
-        self.values.update(writes)
-        self._sizes.update(sizes)
-        return None
 
 
 class ToolRouter(Protocol):
@@ -103,10 +80,11 @@ class Session:
         engine: Engine,
         config: SessionConfig | None = None,
         tools: ToolRouter | None = None,
+        store: Store | None = None,
     ) -> None:
         self.engine = engine
         self.config = config or SessionConfig()
-        self.store = Store(self.config.store_bytes)
+        self.store = store if store is not None else Store(self.config.store_bytes)
         self.tools: ToolRouter = tools or NoTools()
         self.listeners: list[SessionListener] = []
         self._cells: dict[str, Cell] = {}
@@ -176,6 +154,7 @@ class Session:
         cells = [c for c in self._cells.values() if not c.closed and not c.terminating]
         await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
         await asyncio.to_thread(self.engine.shutdown)
+        self.store.close()
 
     # -- internals -----------------------------------------------------------------------
 

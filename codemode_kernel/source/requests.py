@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExecError
+from ..output.unicode import lone_surrogate, surrogate_position
 from ..protocol import EXEC_PRAGMA, WAIT_PRAGMA
 from .javascript import javascript_is_complete
 
@@ -26,6 +27,7 @@ _WAIT_FIELDS = "cell_id, yield_time_ms, max_tokens and terminate"
 _MAGICS = ("wait", "terminate", "cells", "store")
 _WAIT_OPTIONS = {"--yield-time-ms": "yield_time_ms", "--max-tokens": "max_tokens"}
 _DIGITS = re.compile(r"[0-9]+")  # magic-command syntax only, never JavaScript
+_ECHO_CHARS = 40  # how much of a too-long argument an error message repeats
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,49 @@ class ListCells:
 
 @dataclass(frozen=True)
 class ShowStore:
-    """`%store`: show the whole session store."""
+    """`%store`: show the whole session store; `%store --clear` empties it first."""
+
+    clear: bool = False
 
 
 Request = ExecRequest | WaitRequest | ListCells | ShowStore
 
 
 def parse_cell(text: str) -> Request | None:
-    """Classify a cell; None for a blank one (a Jupyter no-op), ExecError for a bad one."""
+    """Classify a cell; None for a blank one (a Jupyter no-op), ExecError for a bad one.
+
+    Bounded: whatever the text, this returns or raises ExecError (never RecursionError, a digit
+    limit's ValueError or anything else), so every cell gets a reply.
+    """
+    _reject_surrogates(text)
+    try:
+        return _parse(text)
+    except ExecError:
+        raise
+    except RecursionError:
+        raise ExecError("cell is nested too deeply to parse") from None
+    except Exception as exc:  # a parsing rule missed a case: still a clear error, not a hang
+        raise ExecError(f"cell could not be parsed: {type(exc).__name__}: {exc}") from None
+
+
+def _reject_surrogates(text: str) -> None:
+    """A lone UTF-16 surrogate cannot reach V8 as source nor travel back in any message."""
+    position = surrogate_position(text)
+    if position is not None:
+        line, column = position
+        raise ExecError(
+            f"cell contains a lone UTF-16 surrogate at line {line}, column {column}; "
+            "write it as an escape (e.g. \\ud800) inside a string literal"
+        )
+
+
+def _reject_escaped_surrogates(pragma: str, value: Any) -> None:
+    """A `\\ud800` escape in pragma JSON decodes to a lone surrogate no reply could carry."""
+    if lone_surrogate(value) is not None:
+        raise ExecError(f"{pragma} pragma contains a lone UTF-16 surrogate (a \\u escape)")
+
+
+def _parse(text: str) -> Request | None:
     kind = _control_kind(text)
     if kind == "blank":
         return None
@@ -95,6 +132,8 @@ def _u64_error(value: Any) -> str | None:
         if value < 0:
             return f"invalid value: integer `{value}`, expected u64"
         if value > _U64_MAX:  # serde_json reads such literals as floats
+            if value.bit_length() > 1024:  # beyond f64: serde_json's own wording
+                return "number out of range"
             return f"invalid type: floating point `{float(value)}`, expected u64"
         return None
     if isinstance(value, float):
@@ -117,10 +156,16 @@ def _parse_exec(text: str) -> ExecRequest:
         raise ExecError(_EXEC_NOT_OBJECT)
     try:
         value = json.loads(directive, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ExecError(
+            f"exec pragma must be valid JSON with supported fields {_EXEC_FIELDS}: "
+            "nested too deeply"
+        ) from None
     except ValueError as exc:
         raise ExecError(
             f"exec pragma must be valid JSON with supported fields {_EXEC_FIELDS}: {exc}"
         ) from None
+    _reject_escaped_surrogates("exec", value)
     if not isinstance(value, dict):
         raise ExecError(_EXEC_NOT_OBJECT)
     for key in value:
@@ -155,12 +200,17 @@ def _parse_wait_pragma(cell: str) -> WaitRequest:
         raise ExecError("wait pragma must be a JSON object with a cell_id")
     try:
         value, end = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(directive)
+    except RecursionError:
+        raise ExecError(
+            f"wait pragma must be valid JSON with fields {_WAIT_FIELDS}: nested too deeply"
+        ) from None
     except ValueError as exc:
         raise ExecError(
             f"wait pragma must be valid JSON with fields {_WAIT_FIELDS}: {exc}"
         ) from None
     if directive[end:].strip():
         raise ExecError("wait pragma must be the whole cell")
+    _reject_escaped_surrogates("wait", value)
     if not isinstance(value, dict):
         raise ExecError("wait pragma must be a JSON object with a cell_id")
     for key in value:
@@ -194,6 +244,10 @@ def _parse_magic(cell: str) -> Request:
         raise ExecError(f"unknown magic {name}; supported: %wait, %terminate, %cells, %store")
     if "\n" in cell:
         raise ExecError(f"{name} must be the only line in its cell")
+    if magic == "store" and args and args[0].startswith("-"):
+        if args != ["--clear"]:
+            raise ExecError("%store: unknown option; supported: %store --clear")
+        return ShowStore(clear=True)
     if magic in ("cells", "store"):
         if args:
             raise ExecError(f"{name} takes no arguments")
@@ -226,14 +280,16 @@ def _parse_wait_magic(args: list[str]) -> WaitRequest:
         if field in options:
             raise ExecError(f"%wait: {option} given more than once")
         if not _DIGITS.fullmatch(raw):
-            got = raw or "nothing"
+            got = _echo(raw) or "nothing"
             raise ExecError(f"%wait: {option} expects a non-negative integer, got {got}")
-        if int(raw) > MAX_SAFE_INTEGER:
+        # Compare digit counts first: int() refuses texts past Python's digit limit.
+        digits = raw.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_SAFE_INTEGER)) or int(digits) > MAX_SAFE_INTEGER:
             raise ExecError(
                 f"%wait: {option} expects a non-negative integer no larger than "
-                f"{MAX_SAFE_INTEGER}, got {raw}"
+                f"{MAX_SAFE_INTEGER}, got {_echo(raw)}"
             )
-        options[field] = int(raw)
+        options[field] = int(digits)
     if not ids:
         raise ExecError("%wait expects a cell id, e.g. %wait 3")
     if len(ids) > 1:
@@ -245,12 +301,23 @@ def _parse_wait_magic(args: list[str]) -> WaitRequest:
     )
 
 
+def _echo(raw: str) -> str:
+    """An argument as an error message repeats it: whole when short, else its start."""
+    if len(raw) <= _ECHO_CHARS:
+        return raw
+    return f"{raw[:_ECHO_CHARS]}… ({len(raw)} characters)"
+
+
 def is_complete(code: str) -> tuple[str, str]:
     """Jupyter's is_complete: ("complete" | "incomplete" | "invalid", indent for the next line)."""
+    if surrogate_position(code) is not None:
+        return "invalid", ""
     if _control_kind(code) != "exec":
         return "complete", ""  # blank and control cells run as they are; errors show on execute
     try:
         request = _parse_exec(code)
+    except RecursionError:
+        return "invalid", ""
     except ExecError as exc:
         needs_more = str(exc) == _EXEC_NEEDS_SOURCE
         return ("incomplete", "") if needs_more else ("invalid", "")
