@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from .tools import Tool, as_tool
+from .tools import MCPServer, Tool, as_tool
 
-__all__ = ["Tool", "__version__", "as_tool"]
+__all__ = ["MCPServer", "Tool", "__version__", "as_tool"]
