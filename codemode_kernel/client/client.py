@@ -30,6 +30,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..protocol import COMM_TARGET, EXEC_PRAGMA, KERNEL_NAME
 from ..tools import Tool, tools_from
+from .mcp import ClientMCP, ToolOrServer, split_tools
 from .results import EMPTY_SOURCE_ERROR, ExecResult, Notification, OutputCollector
 
 __all__ = ["CodeModeClient", "CodeModeClientError", "ExecResult", "Notification"]
@@ -68,14 +69,16 @@ class CodeModeClient:
     def __init__(
         self,
         opener: Opener,
-        tools: Iterable[ToolLike] = (),
+        tools: Iterable[ToolOrServer] = (),
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
         register_timeout: float = 30.0,
     ) -> None:
         self._opener = opener
-        self._tools = {tool.name: tool for tool in tools_from(tools)}
+        plain, servers = split_tools(tools)
+        self._tools = {tool.name: tool for tool in tools_from(plain)}
+        self._mcp = ClientMCP(servers)  # MCP servers: sessions run here, tools join ours
         self.on_notify = on_notify
         self.on_event = on_event
         self.register_timeout = register_timeout
@@ -100,7 +103,7 @@ class CodeModeClient:
     @classmethod
     def start(
         cls,
-        tools: Iterable[ToolLike] = (),
+        tools: Iterable[ToolOrServer] = (),
         kernel_name: str = KERNEL_NAME,
         *,
         on_notify: NotifyCallback | None = None,
@@ -127,7 +130,7 @@ class CodeModeClient:
     def connect(
         cls,
         connection_file: str,
-        tools: Iterable[ToolLike] = (),
+        tools: Iterable[ToolOrServer] = (),
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
@@ -154,7 +157,14 @@ class CodeModeClient:
         """Connect, then open the `codemode` comm with our tools and wait until registered."""
         if self.kc is not None or self._closed:
             raise RuntimeError("a CodeModeClient can be opened only once")
-        self.kc, self.km = await self._opener()
+        mcp_tools = asyncio.ensure_future(self._mcp.open())  # while the kernel starts
+        try:
+            self.kc, self.km = await self._opener()
+            self._tools.update({tool.name: tool for tool in await mcp_tools})
+        except BaseException:
+            mcp_tools.cancel()
+            await self.close()
+            raise
         self._readers = [
             asyncio.create_task(self._read_shell(self.kc)),
             asyncio.create_task(self._read_iopub(self.kc)),
@@ -194,6 +204,7 @@ class CodeModeClient:
             self.kc.stop_channels()
         if self.km is not None:
             await self.km.shutdown_kernel()
+        await self._mcp.close()
 
     # -- requests --------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ from nbformat import NotebookNode
 
 from ..protocol import COMM_TARGET, KERNEL_NAME
 from ..tools import Tool, tools_from
-from .client import ToolLike, answer_call
+from .client import answer_call
+from .mcp import ClientMCP, ToolOrServer, split_tools
 
 __all__ = ["CodeModeNotebookClient", "async_run_notebook", "run_notebook", "run_notebook_path"]
 
@@ -49,12 +50,14 @@ class CodeModeNotebookClient(NotebookClient):
         nb: NotebookNode,
         km: Any = None,
         *,
-        tools: Iterable[ToolLike] = (),
+        tools: Iterable[ToolOrServer] = (),
         register_timeout: float = 30.0,
         **kw: Any,
     ) -> None:
         super().__init__(nb, km=km, **kw)
-        self.codemode_tools: dict[str, Tool] = {t.name: t for t in tools_from(tools)}
+        plain, servers = split_tools(tools)
+        self.codemode_tools: dict[str, Tool] = {t.name: t for t in tools_from(plain)}
+        self._mcp = ClientMCP(servers)  # run on nbclient's loop, opened with the kernel
         self.register_timeout = register_timeout
         self.comm_id = uuid.uuid4().hex
         self._calls: dict[str, asyncio.Task[None]] = {}
@@ -63,11 +66,13 @@ class CodeModeNotebookClient(NotebookClient):
     async def async_setup_kernel(self, **kwargs: Any) -> AsyncGenerator[None, None]:
         """nbclient's setup, plus our comm: opened before the first cell, closed after the last."""
         async with super().async_setup_kernel(**kwargs):
-            await self._open_comm()
             try:
+                self.codemode_tools.update({t.name: t for t in await self._mcp.open()})
+                await self._open_comm()
                 yield
             finally:
                 self._close_comm()
+                await self._mcp.close()
 
     async def _open_comm(self) -> None:
         """Register the tools and wait for `tools_registered` (nobody else reads IOPub yet)."""
@@ -169,7 +174,7 @@ class CodeModeNotebookClient(NotebookClient):
 
 
 def run_notebook(
-    nb: NotebookNode, tools: Iterable[ToolLike] = (), **notebook_client_kwargs: Any
+    nb: NotebookNode, tools: Iterable[ToolOrServer] = (), **notebook_client_kwargs: Any
 ) -> NotebookNode:
     """Execute `nb` (in place) on the codemode kernel, with `tools` answering its calls.
 
@@ -183,7 +188,7 @@ def run_notebook(
 
 
 async def async_run_notebook(
-    nb: NotebookNode, tools: Iterable[ToolLike] = (), **notebook_client_kwargs: Any
+    nb: NotebookNode, tools: Iterable[ToolOrServer] = (), **notebook_client_kwargs: Any
 ) -> NotebookNode:
     """`run_notebook` for code that already runs an event loop."""
     notebook_client_kwargs.setdefault("kernel_name", KERNEL_NAME)
@@ -194,7 +199,7 @@ async def async_run_notebook(
 
 def run_notebook_path(
     path: str | Path,
-    tools: Iterable[ToolLike] = (),
+    tools: Iterable[ToolOrServer] = (),
     output_path: str | Path | None = None,
     **notebook_client_kwargs: Any,
 ) -> NotebookNode:
