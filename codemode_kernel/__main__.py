@@ -17,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codemode_kernel.install import main as install_main
 
         return install_main(args[1:])
+    if args[:1] == ["mcp"]:
+        from codemode_kernel.mcpserver.cli import main as mcp_main
+
+        return mcp_main(args[1:])
 
     # Loading V8 takes as long as importing ipykernel: do both at once.
     from codemode_kernel.runtime.isolate import preload_v8
