@@ -1,4 +1,4 @@
-"""Run every benchmark and print every table: exec overhead, round trips, memory.
+"""Run every benchmark and print every table: exec overhead, round trips, memory, peers.
 
 Each benchmark runs as its own process (they start kernels and V8, and `exec_overhead` spawns
 fresh workers itself), one after another so they never compete for the two cores. `--quick` is
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("exec_overhead.py", "roundtrip.py", "memory.py")
+BENCHMARKS = ("exec_overhead.py", "roundtrip.py", "memory.py", "peers.py")
 
 
 def main() -> int:

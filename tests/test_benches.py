@@ -13,7 +13,7 @@ pytestmark = pytest.mark.bench
 BENCHES = Path(__file__).parent.parent / "benches"
 
 
-@pytest.mark.parametrize("script", ["exec_overhead.py", "roundtrip.py"])
+@pytest.mark.parametrize("script", ["exec_overhead.py", "roundtrip.py", "peers.py"])
 def test_benchmark_runs_and_prints_its_targets(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHES / script), "--quick"],
