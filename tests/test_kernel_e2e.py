@@ -289,3 +289,22 @@ def test_subshells_run_cells_beside_a_busy_main_shell(kernel: Kernel) -> None:
         f"exec cell {cid} already has an active observer"
     )
     assert kernel.collect(waiting, timeout=10).codemode["status"] == "completed"
+
+
+def test_silent_execute_broadcasts_nothing_and_takes_no_count(kernel: Kernel) -> None:
+    """Jupyter's `silent`: the cell runs (its store commit lands), nothing is broadcast, no
+    execute_input, the execution count does not move; a reply still comes."""
+    before = kernel.execute("1").reply["content"]["execution_count"]
+    msg_id = kernel.kc.execute(
+        'text("hidden"); console.log("x"); store("quiet", 7); 5', silent=True
+    )
+    seen: list[str] = []
+    run = kernel.collect(msg_id, on_message=lambda m: seen.append(m["msg_type"]))
+    assert run.status == "ok" and run.codemode["status"] == "completed"
+    assert run.messages == [] and "execute_input" not in seen
+    assert run.reply["content"]["execution_count"] == before
+    failed = kernel.collect(kernel.kc.execute('throw new Error("quiet")', silent=True))
+    assert failed.status == "error" and failed.messages == []
+    after = kernel.execute('load("quiet")')
+    assert after.reply["content"]["execution_count"] == before + 1
+    assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "7"
