@@ -9,7 +9,7 @@ session is only ever touched from one thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import comm
@@ -33,6 +33,7 @@ from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
 from .publish import Publisher
 
 T = TypeVar("T")
+ShellHandler = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class CodeModeKernel(Kernel):
@@ -108,7 +109,9 @@ class CodeModeKernel(Kernel):
         )
         self.comm_manager = comm.get_comm_manager()
         for msg_type in ("comm_open", "comm_msg", "comm_close"):
-            self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+            self.shell_handlers[msg_type] = self._hop_to_main_loop(
+                getattr(self.comm_manager, msg_type)
+            )
         self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
         self.comms.register_with(self.comm_manager)
         # Comms first: a cell's `closed` news still goes to its last observer's request.
@@ -276,6 +279,22 @@ class CodeModeKernel(Kernel):
     def _publisher_of_cell(self, cell_id: str) -> Publisher:
         """Where news of a cell goes: the request observing it, or the last one that did."""
         return self.displays.publisher_of(cell_id) or self._publisher(self.get_parent())
+
+    def _hop_to_main_loop(self, handler: Callable[[Any, Any, Any], None]) -> ShellHandler:
+        """A shell handler that runs `handler` on the main loop, whatever thread it arrives on.
+
+        ipykernel runs a message carrying a `subshell_id` on that subshell's thread, and
+        JupyterLab >= 4.4 sends comm traffic on subshells; the comm hub and the toolbox it feeds
+        are main-loop state, like the session.
+        """
+
+        async def on_main_loop(stream: Any, ident: Any, msg: Any) -> None:
+            async def run() -> None:
+                handler(stream, ident, msg)
+
+            await self._on_main_loop(run())
+
+        return on_main_loop
 
     async def _on_main_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run on the main shell loop (subshell requests arrive on their own threads)."""
