@@ -16,7 +16,7 @@ import pytest
 from jupyter_client.session import Session as JupyterSession
 
 from codemode_kernel.kernel.displays import CellDisplays
-from codemode_kernel.kernel.execute import ExecuteHandler
+from codemode_kernel.kernel.execute import ExecuteHandler, kernel_failed
 from codemode_kernel.kernel.publish import Publisher
 from codemode_kernel.runtime import Engine, Limits
 from codemode_kernel.session.cell import Cell
@@ -542,3 +542,23 @@ def test_a_lone_surrogate_in_an_error_still_packs(engine: Engine) -> None:
         assert run.of_type("error")[0]["evalue"] == "bad \ufffd text"
 
     scenario_on(engine, scenario)
+
+
+def test_a_request_the_kernel_failed_on_is_a_kernel_error_reply() -> None:
+    recorder = Recorder()
+    parent = recorder.msg("execute_request", {"code": 5})
+    reply = kernel_failed(TypeError("no"), Publisher(recorder, None, parent, "kernel.test"), 3)
+    evalue = "the kernel failed on this request: TypeError: no"
+    assert (reply["status"], reply["ename"], reply["evalue"]) == ("error", "KernelError", evalue)
+    assert reply["execution_count"] == 3
+    assert reply["metadata"]["codemode"] == {
+        "cell_id": None,
+        "status": "failed",
+        "wall_time_s": 0.0,
+        "output": NO_OUTPUT,
+        "error_text": evalue,
+    }
+    (sent,) = recorder.sent
+    assert sent["msg_type"] == "error" and sent["content"]["traceback"] == [
+        f"KernelError: {evalue}"
+    ]

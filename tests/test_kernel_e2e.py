@@ -308,3 +308,34 @@ def test_silent_execute_broadcasts_nothing_and_takes_no_count(kernel: Kernel) ->
     after = kernel.execute('load("quiet")')
     assert after.reply["content"]["execution_count"] == before + 1
     assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "7"
+
+
+def test_a_request_the_kernel_fails_on_still_gets_a_reply(kernel: Kernel) -> None:
+    """Malformed requests make their handlers raise; each still ends with an error reply and
+    `idle`, and the kernel goes on serving."""
+    session, shell = kernel.kc.session, kernel.kc.shell_channel
+
+    def send(msg_type: str, content: dict[str, object]) -> str:
+        msg = session.msg(msg_type, content)
+        shell.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    run = kernel.collect(send("execute_request", {"code": 5, "silent": False}), timeout=10)
+    assert run.status == "error"
+    assert run.reply["content"]["ename"] == "KernelError"
+    assert run.reply["content"]["evalue"].startswith("the kernel failed on this request: ")
+    assert run.codemode["status"] == "failed" and run.codemode["cell_id"] is None
+    assert run.error is not None and run.error["ename"] == "KernelError"
+    for msg_type, content in [
+        ("complete_request", {"code": "tex", "cursor_pos": "x"}),
+        ("inspect_request", {"code": None, "cursor_pos": 0, "detail_level": 0}),
+        ("is_complete_request", {"code": 7}),
+    ]:
+        msg_id = send(msg_type, content)
+        reply = kernel.kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["msg_type"] == msg_type.replace("_request", "_reply")
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KernelError"
+    ok = kernel.execute("1 + 1")
+    assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"

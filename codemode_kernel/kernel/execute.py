@@ -33,6 +33,9 @@ from ..source import ExecRequest, ListCells, ShowStore, WaitRequest, parse_cell
 from .displays import CellDisplays
 from .publish import ProgressLine, Publisher, RequestObserver
 
+#: The ename of a request the kernel failed on (a bug, or input no check foresaw).
+KERNEL_ERROR = "KernelError"
+
 
 class ExecuteHandler:
     """Turns execute requests into session calls, outputs and reply content."""
@@ -174,6 +177,24 @@ class ExecuteHandler:
             meta["error_text"] = err.text
             return reply.error(outputs, cid, meta, err.name, err.message, err.text)
         return reply.ok(meta)
+
+
+def kernel_failure(exc: Exception) -> str:
+    """The evalue of any request the kernel failed on."""
+    return f"the kernel failed on this request: {type(exc).__name__}: {exc}"
+
+
+def kernel_failed(exc: Exception, publisher: Publisher, execution_count: int) -> dict[str, Any]:
+    """The reply (and `error` output) of an execute request the kernel itself failed on.
+
+    Every request ends with a reply, even one whose handling raised: a client would otherwise
+    wait forever. The error names the exception, so a bug report can quote it.
+    """
+    evalue = kernel_failure(exc)
+    meta = {**_meta(None, "failed"), "error_text": evalue}
+    return _Reply(execution_count).error(
+        publisher, None, meta, KERNEL_ERROR, evalue, f"{KERNEL_ERROR}: {evalue}"
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ session is only ever touched from one thread.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -24,12 +25,11 @@ from ..runtime import Engine, Limits
 from ..session.router import LocalTools, Toolbox
 from ..session.session import Session, SessionConfig
 from ..session.store import open_store
-from ..source import completion_target, is_complete
 from ..tools import Tool, load_configured, load_entry_points
 from .comms import CommHub
 from .displays import CellDisplays
-from .execute import ExecuteHandler
-from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
+from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
+from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .publish import Publisher
 
 T = TypeVar("T")
@@ -116,6 +116,8 @@ class CodeModeKernel(Kernel):
         self.comms.register_with(self.comm_manager)
         # Comms first: a cell's `closed` news still goes to its last observer's request.
         self.session_.listeners += [self.comms, self.displays]
+        for msg_type, handler in self.shell_handlers.items():
+            self.shell_handlers[msg_type] = self._guarded(msg_type, handler)
 
     def _configured_tools(self) -> list[Tool]:
         """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
@@ -193,8 +195,10 @@ class CodeModeKernel(Kernel):
         future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=1.0)
-        except Exception:  # a timeout included: shutdown must answer regardless
-            self.log.warning("code mode session did not shut down cleanly within 1 s")
+        except asyncio.TimeoutError:  # shutdown must answer regardless
+            self.log.warning("code mode session did not shut down within 1 s")
+        except Exception:
+            self.log.exception("code mode session failed while shutting down")
         return {"status": "ok", "restart": restart}
 
     async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:
@@ -228,48 +232,15 @@ class CodeModeKernel(Kernel):
     # -- introspection ---------------------------------------------------------------------
 
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
-        obj, prefix, start = completion_target(code, cursor_pos)
-        if obj == "tools":
-            names = [t["global_name"] for t in self.toolbox.definitions()]
-        elif obj is not None:
-            names = []
-        elif prefix.startswith("%"):
-            names = list(MAGICS)
-        else:
-            names = [*HELPERS, *JS_GLOBALS, *JS_KEYWORDS]
-        matches = sorted({n for n in names if n.startswith(prefix)})
-        return {
-            "status": "ok",
-            "matches": matches,
-            "cursor_start": start,
-            "cursor_end": cursor_pos,
-            "metadata": {},
-        }
+        return complete_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
-        obj, prefix, start = completion_target(code, cursor_pos)
-        end = start + len(prefix)
-        while end < len(code) and (code[end].isalnum() or code[end] in "_$"):
-            end += 1
-        word = code[start:end]
-        doc = HELPERS.get(word) if obj is None else None
-        if obj is None and word.startswith("%"):
-            doc = MAGICS.get(word)
-        if obj == "tools":
-            found = [t for t in self.toolbox.definitions() if t["global_name"] == word]
-            doc = found[-1]["description"] if found else None
-        if doc is None:
-            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+        return inspect_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
-        status, indent = is_complete(code)
-        reply: dict[str, Any] = {"status": status}
-        if status == "incomplete":
-            reply["indent"] = indent
-        return reply
+        return is_complete_reply(code)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -279,6 +250,36 @@ class CodeModeKernel(Kernel):
     def _publisher_of_cell(self, cell_id: str) -> Publisher:
         """Where news of a cell goes: the request observing it, or the last one that did."""
         return self.displays.publisher_of(cell_id) or self._publisher(self.get_parent())
+
+    def _guarded(self, msg_type: str, handler: Callable[[Any, Any, Any], Any]) -> ShellHandler:
+        """`handler`, with a reply even when it raises: the error is logged with its traceback
+        and answered with a `KernelError` reply, and the kernel goes on serving."""
+
+        async def guarded(stream: Any, ident: Any, parent: Any) -> None:
+            try:
+                result = handler(stream, ident, parent)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.log.exception("%s failed; answering with an error reply", msg_type)
+                if msg_type.endswith("_request") and self.session is not None:
+                    self._reply_failed(stream, ident, parent, msg_type, exc)
+
+        return guarded
+
+    def _reply_failed(
+        self, stream: Any, ident: Any, parent: Any, msg_type: str, exc: Exception
+    ) -> None:
+        reply_type = msg_type.removesuffix("_request") + "_reply"
+        metadata = self.init_metadata(parent)
+        if msg_type == "execute_request":
+            content = kernel_failed(exc, self._publisher(parent), self.execution_count)
+            metadata = self.finish_metadata(parent, metadata, content)
+        else:
+            evalue = kernel_failure(exc)
+            content = {"status": "error", "ename": KERNEL_ERROR, "evalue": evalue, "traceback": []}
+        assert self.session is not None
+        self.session.send(stream, reply_type, content, parent, metadata=metadata, ident=ident)
 
     def _hop_to_main_loop(self, handler: Callable[[Any, Any, Any], None]) -> ShellHandler:
         """A shell handler that runs `handler` on the main loop, whatever thread it arrives on.
