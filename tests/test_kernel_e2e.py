@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -337,5 +339,18 @@ def test_a_request_the_kernel_fails_on_still_gets_a_reply(kernel: Kernel) -> Non
         assert reply["msg_type"] == msg_type.replace("_request", "_reply")
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KernelError"
+    ok = kernel.execute("1 + 1")
+    assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"
+
+
+def test_sigint_interrupts_the_observed_cell_and_the_kernel_lives_on(kernel: Kernel) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the kernel process: an interrupt, not an exit."""
+    msg_id = kernel.kc.execute("while (true) {}")
+    time.sleep(0.3)
+    os.kill(kernel.km.provisioner.process.pid, signal.SIGINT)  # type: ignore[union-attr]
+    run = kernel.collect(msg_id, timeout=10)
+    assert run.error is not None
+    assert (run.error["ename"], run.error["evalue"]) == ("CellTerminated", "Script terminated")
+    assert kernel.km.is_alive()
     ok = kernel.execute("1 + 1")
     assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"

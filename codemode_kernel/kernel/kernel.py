@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -190,6 +191,17 @@ class CodeModeKernel(Kernel):
         self._main_loop.call_soon_threadsafe(self.executor.interrupt)
         if self.session is not None:
             self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    def pre_handler_hook(self) -> None:
+        """SIGINT during a request interrupts the observed cells, like an interrupt_request.
+
+        ipykernel installs `default_int_handler` here, whose KeyboardInterrupt ends the asyncio
+        loop and with it the kernel; the base `post_handler_hook` restores the saved handler.
+        """
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self._main_loop.call_soon_threadsafe(self.executor.interrupt)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
