@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +254,56 @@ def test_results_over_the_limit_fail_only_that_cell(kernel: Kernel, provider: st
     assert run.error is not None and run.error["ename"] == "ResourceLimitExceeded"
     assert "resource=delegate_result_bytes limit=100000" in run.error["evalue"]
     assert result_of(kernel.execute("3")) == 3
+
+
+def test_comm_traffic_on_a_subshell_is_handled_on_the_main_thread() -> None:
+    """JupyterLab >= 4.4 sends comm traffic on subshells, whose requests ipykernel runs on their
+    own threads; the comm hub and the toolbox must still only ever run on the main loop."""
+    fixtures = str(Path(__file__).parent / "fixtures")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([fixtures, os.environ.get("PYTHONPATH", "")]),
+    }
+    k = Kernel.start(env=env, extra_arguments=["--CodeModeKernel.tools=thread_probe:comm_threads"])
+    try:
+        session, shell = k.kc.session, k.kc.shell_channel
+        k.kc.control_channel.send(session.msg("create_subshell_request", {}))
+        subshell = k.kc.control_channel.get_msg(timeout=10)["content"]["subshell_id"]
+
+        def on_subshell(msg_type: str, content: dict[str, Any]) -> None:
+            msg = session.msg(msg_type, content)
+            msg["header"]["subshell_id"] = subshell
+            shell.send(msg)
+
+        comm_id = uuid.uuid4().hex
+        on_subshell(
+            "comm_open", {"comm_id": comm_id, "target_name": "codemode", "data": {"tools": [ADD]}}
+        )
+        assert k.comm_messages(comm_id, timeout=10) == [
+            {"type": "tools_registered", "names": ["add"]}
+        ]
+
+        def answer(msg: dict[str, Any]) -> None:
+            data = msg["content"].get("data", {})
+            if msg["msg_type"] == "comm_msg" and data.get("type") == "tool_call":
+                result = data["input"]["a"] + data["input"]["b"]
+                reply = {"type": "tool_result", "call_id": data["call_id"], "result": result}
+                on_subshell("comm_msg", {"comm_id": comm_id, "data": reply})
+
+        run = k.execute(
+            "[await tools.add({a: 2, b: 3}), await tools.add({a: 1, b: 1}),"
+            " await tools.comm_threads()]",
+            on_message=answer,
+        )
+        value = run.of_type("execute_result")[0]["content"]["data"]["application/json"]
+        assert value == [5, 2, ["MainThread", "MainThread", "MainThread"]]
+        on_subshell("comm_msg", {"comm_id": comm_id, "data": {"type": "describe"}})
+        (description,) = k.comm_messages(comm_id, timeout=10)
+        assert "add(args: { a: number; b: number; }): Promise<unknown>" in description["exec"]
+        on_subshell("comm_close", {"comm_id": comm_id, "data": {}})
+        closed = k.execute("ALL_TOOLS.map(t => t.name)")  # the close ran too, on the main loop
+        assert closed.of_type("execute_result")[0]["content"]["data"]["text/plain"] == (
+            "[ 'comm_threads' ]"
+        )
+    finally:
+        k.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -289,3 +291,66 @@ def test_subshells_run_cells_beside_a_busy_main_shell(kernel: Kernel) -> None:
         f"exec cell {cid} already has an active observer"
     )
     assert kernel.collect(waiting, timeout=10).codemode["status"] == "completed"
+
+
+def test_silent_execute_broadcasts_nothing_and_takes_no_count(kernel: Kernel) -> None:
+    """Jupyter's `silent`: the cell runs (its store commit lands), nothing is broadcast, no
+    execute_input, the execution count does not move; a reply still comes."""
+    before = kernel.execute("1").reply["content"]["execution_count"]
+    msg_id = kernel.kc.execute(
+        'text("hidden"); console.log("x"); store("quiet", 7); 5', silent=True
+    )
+    seen: list[str] = []
+    run = kernel.collect(msg_id, on_message=lambda m: seen.append(m["msg_type"]))
+    assert run.status == "ok" and run.codemode["status"] == "completed"
+    assert run.messages == [] and "execute_input" not in seen
+    assert run.reply["content"]["execution_count"] == before
+    failed = kernel.collect(kernel.kc.execute('throw new Error("quiet")', silent=True))
+    assert failed.status == "error" and failed.messages == []
+    after = kernel.execute('load("quiet")')
+    assert after.reply["content"]["execution_count"] == before + 1
+    assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "7"
+
+
+def test_a_request_the_kernel_fails_on_still_gets_a_reply(kernel: Kernel) -> None:
+    """Malformed requests make their handlers raise; each still ends with an error reply and
+    `idle`, and the kernel goes on serving."""
+    session, shell = kernel.kc.session, kernel.kc.shell_channel
+
+    def send(msg_type: str, content: dict[str, object]) -> str:
+        msg = session.msg(msg_type, content)
+        shell.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    run = kernel.collect(send("execute_request", {"code": 5, "silent": False}), timeout=10)
+    assert run.status == "error"
+    assert run.reply["content"]["ename"] == "KernelError"
+    assert run.reply["content"]["evalue"].startswith("the kernel failed on this request: ")
+    assert run.codemode["status"] == "failed" and run.codemode["cell_id"] is None
+    assert run.error is not None and run.error["ename"] == "KernelError"
+    for msg_type, content in [
+        ("complete_request", {"code": "tex", "cursor_pos": "x"}),
+        ("inspect_request", {"code": None, "cursor_pos": 0, "detail_level": 0}),
+        ("is_complete_request", {"code": 7}),
+    ]:
+        msg_id = send(msg_type, content)
+        reply = kernel.kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["msg_type"] == msg_type.replace("_request", "_reply")
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KernelError"
+    ok = kernel.execute("1 + 1")
+    assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"
+
+
+def test_sigint_interrupts_the_observed_cell_and_the_kernel_lives_on(kernel: Kernel) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the kernel process: an interrupt, not an exit."""
+    msg_id = kernel.kc.execute("while (true) {}")
+    time.sleep(0.3)
+    os.kill(kernel.km.provisioner.process.pid, signal.SIGINT)  # type: ignore[union-attr]
+    run = kernel.collect(msg_id, timeout=10)
+    assert run.error is not None
+    assert (run.error["ename"], run.error["evalue"]) == ("CellTerminated", "Script terminated")
+    assert kernel.km.is_alive()
+    ok = kernel.execute("1 + 1")
+    assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"

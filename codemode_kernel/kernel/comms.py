@@ -17,6 +17,7 @@ from typing import Any
 
 from ..output.unicode import lone_surrogate
 from ..protocol import COMM_TARGET
+from ..session.cell import Cell
 from ..session.router import Toolbox, ToolCall
 from ..tools import exec_description, wait_description
 from .publish import Publisher
@@ -79,6 +80,16 @@ class CommHub:
         publisher = self.cell_publisher(cell_id)
         for client in list(self.clients.values()):
             client.send(publisher, data)
+
+    # -- SessionListener: news of every cell, background ones included -----------------------
+
+    def cell_event(self, cell: Cell, event: str) -> None:
+        cid = cell.cell_id
+        self.broadcast(cid, {"type": "cell_event", "cell_id": cid, "event": event})
+
+    def notify(self, cell: Cell, text: str) -> None:
+        cid = cell.cell_id
+        self.broadcast(cid, {"type": "notify", "cell_id": cid, "text": text})
 
     # -- client → kernel -------------------------------------------------------------------
 

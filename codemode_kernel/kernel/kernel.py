@@ -9,9 +9,9 @@ session is only ever touched from one thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import Coroutine
+import inspect
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import comm
@@ -20,44 +20,21 @@ from ipykernel.kernelbase import Kernel
 from traitlets import Float, Int, List, Unicode
 
 from .. import __version__, defaults
-from ..errors import CodeModeError
-from ..output.messages import (
-    MISSING,
-    cells_output,
-    error_output,
-    result_output,
-    status_output,
-    status_update,
-    store_output,
-)
-from ..output.unicode import well_formed, well_formed_text
-from ..protocol import (
-    KERNEL_NAME,
-    METADATA_KEY,
-    finished_line,
-    running_line,
-    status_display_id,
-)
+from ..output.unicode import well_formed_text
+from ..protocol import KERNEL_NAME
 from ..runtime import Engine, Limits
-from ..session.cell import Cell, Observation
 from ..session.router import LocalTools, Toolbox
 from ..session.session import Session, SessionConfig
 from ..session.store import open_store
-from ..source import (
-    ExecRequest,
-    ListCells,
-    ShowStore,
-    WaitRequest,
-    completion_target,
-    is_complete,
-    parse_cell,
-)
 from ..tools import Tool, load_configured, load_entry_points
 from .comms import CommHub
-from .helpdocs import HELPERS, JS_GLOBALS, JS_KEYWORDS, MAGICS
-from .publish import ProgressLine, Publisher, RequestObserver
+from .displays import CellDisplays
+from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
+from .introspect import complete_reply, inspect_reply, is_complete_reply
+from .publish import Publisher
 
 T = TypeVar("T")
+ShellHandler = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class CodeModeKernel(Kernel):
@@ -126,18 +103,22 @@ class CodeModeKernel(Kernel):
             LocalTools(self.toolbox, local)
         store = open_store(self.store_bytes, self.store_path or None)
         self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
-        self.session_.listeners.append(self)
         self._main_loop = asyncio.get_event_loop()
-        self._observing: dict[str, str] = {}  # request msg_id -> cell id it observes
-        self._cell_publishers: dict[str, Publisher] = {}  # cell id -> its latest observer's
-        self._interrupted: set[str] = set()  # cell ids terminated by a Jupyter interrupt
-        self._yield_displays: dict[str, Publisher] = {}  # cell id -> where its status shows
-        self._background: set[asyncio.Future[None]] = set()
+        self.displays = CellDisplays()
+        self.executor = ExecuteHandler(
+            self.session_, self.toolbox, self.displays, self.max_output_tokens
+        )
         self.comm_manager = comm.get_comm_manager()
         for msg_type in ("comm_open", "comm_msg", "comm_close"):
-            self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+            self.shell_handlers[msg_type] = self._hop_to_main_loop(
+                getattr(self.comm_manager, msg_type)
+            )
         self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
         self.comms.register_with(self.comm_manager)
+        # Comms first: a cell's `closed` news still goes to its last observer's request.
+        self.session_.listeners += [self.comms, self.displays]
+        for msg_type, handler in self.shell_handlers.items():
+            self.shell_handlers[msg_type] = self._guarded(msg_type, handler)
 
     def _configured_tools(self) -> list[Tool]:
         """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
@@ -192,132 +173,8 @@ class CodeModeKernel(Kernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         publisher = self._publisher(self.get_parent())
-        return await self._on_main_loop(self._execute(code, publisher))
-
-    async def _execute(self, code: str, publisher: Publisher) -> dict[str, Any]:
-        request = None
-        try:
-            request = parse_cell(code)
-            if isinstance(request, (ExecRequest, WaitRequest)):
-                return await self._observe(request, publisher)
-            if isinstance(request, ListCells):
-                rows = [(c.cell_id, c.state, c.age_s, c.buffered) for c in self.session_.cells()]
-                publisher.send(cells_output(rows))
-            elif isinstance(request, ShowStore):
-                if request.clear:
-                    self.session_.store.clear()
-                publisher.send(store_output(None, dict(self.session_.store.values)))
-            # An empty cell or a table: no cell was observed, and nothing failed.
-            return self._reply("ok", metadata=_meta(None, "completed"))
-        except CodeModeError as exc:
-            # A request-level failure: the reference renders it as `Script failed` with the
-            # message as the error text, so the reply metadata says the same.
-            message = str(exc)
-            cid = request.cell_id if isinstance(request, WaitRequest) else None
-            meta = {**_meta(cid, "failed"), "error_text": message}
-            # Jupyter front ends show only the traceback: let it name the error.
-            return self._error(publisher, cid, meta, exc.ename, message, f"{exc.ename}: {message}")
-
-    async def _observe(
-        self, request: ExecRequest | WaitRequest, publisher: Publisher
-    ) -> dict[str, Any]:
-        budget = (
-            request.max_output_tokens if isinstance(request, ExecRequest) else request.max_tokens
-        )
-        msg_id = publisher.parent["header"]["msg_id"]
-
-        def attached(cell_id: str) -> None:
-            self._observing[msg_id] = cell_id
-            self._cell_publishers[cell_id] = publisher
-
-        tokens = self.max_output_tokens if budget is None else budget
-        observer = RequestObserver(publisher, tokens, attached)
-        progress = ProgressLine(publisher, observer, self._running_tools)
-        ticker = asyncio.ensure_future(progress.run())
-        started = time.monotonic()
-        try:
-            if isinstance(request, ExecRequest):
-                outcome = await self.session_.exec(request, observer)
-            else:
-                outcome = await self.session_.wait(request, observer)
-        finally:
-            self._observing.pop(msg_id, None)
-            ticker.cancel()
-        wall = time.monotonic() - started
-        state = "still running" if outcome.status == "running" else outcome.status
-        progress.finish(f"Cell {outcome.cell_id} {state} after {wall:.1f} s")
-        return self._conclude(outcome, observer, publisher, wall)
-
-    def _running_tools(self, cell_id: str) -> list[str]:
-        try:
-            cell = self.session_.get(cell_id)
-        except CodeModeError:
-            return []
-        return [call.name for call in self.toolbox.running(cell)]
-
-    def _conclude(
-        self, outcome: Observation, observer: RequestObserver, publisher: Publisher, wall: float
-    ) -> dict[str, Any]:
-        cid = outcome.cell_id
-        stats = observer.finish()
-        meta = _meta(cid, outcome.status, wall, stats.as_dict())
-        if outcome.stored:
-            publisher.send(store_output(cid, outcome.stored))
-        if outcome.status == "running":
-            self._yield_displays[cid] = publisher
-            text = running_line(cid)
-            publisher.send(status_output(cid, text, status_display_id(cid)))
-            return self._reply("ok", metadata=meta)
-        self._finish_display(cid, outcome.status, collected=True)
-        if outcome.result is not None:
-            res = outcome.result
-            value = res.json if res.has_json else MISSING
-            publisher.send(result_output(cid, res.text, value, self.execution_count))
-        if outcome.status == "terminated" and cid in self._interrupted:
-            self._interrupted.discard(cid)
-            text = "Script terminated"
-            return self._error(
-                publisher, cid, meta, "CellTerminated", text, f"CellTerminated: {text}"
-            )
-        if outcome.status == "terminated":
-            text = f"Script terminated with cell ID {cid}"
-            publisher.send(status_output(cid, text, status_display_id(cid)))
-        if outcome.error is not None:
-            err = outcome.error
-            meta["error_text"] = err.text
-            return self._error(publisher, cid, meta, err.name, err.message, err.text)
-        return self._reply("ok", metadata=meta)
-
-    def _error(
-        self,
-        publisher: Publisher,
-        cid: str | None,
-        meta: dict[str, Any],
-        ename: str,
-        evalue: str,
-        error_text: str,
-    ) -> dict[str, Any]:
-        """Publish an `error` output and build the matching error reply."""
-        msg_type, content = error_output(cid, ename, evalue, error_text)
-        publisher.send((msg_type, content))
-        return self._reply(
-            "error", metadata=meta, ename=ename, evalue=evalue, traceback=content["traceback"]
-        )
-
-    def _reply(
-        self, status: str, metadata: dict[str, Any] | None = None, **error: Any
-    ) -> dict[str, Any]:
-        reply: dict[str, Any] = {
-            "status": status,
-            "execution_count": self.execution_count,
-            "payload": [],
-            "user_expressions": {},
-        }
-        if metadata is not None:
-            reply["metadata"] = {METADATA_KEY: metadata}
-        reply.update(error)
-        # An error text may quote a cell's string, lone surrogates included: they must pack.
-        return well_formed(reply) if error else reply
+        run = self.executor.execute(code, publisher, self.execution_count, silent=silent)
+        return await self._on_main_loop(run)
 
     def finish_metadata(self, parent: Any, metadata: Any, reply_content: Any) -> Any:
         """Move the codemode block from the reply content into the reply's metadata."""
@@ -327,60 +184,33 @@ class CodeModeKernel(Kernel):
             metadata.update(extra)
         return metadata
 
-    # -- background news from the session (SessionListener) ---------------------------------
-
-    def cell_event(self, cell: Cell, event: str) -> None:
-        cid = cell.cell_id
-        self.comms.broadcast(cid, {"type": "cell_event", "cell_id": cid, "event": event})
-        if event == "closed":
-            self._cell_publishers.pop(cid, None)
-        observed = cid in self._observing.values()
-        if event in ("completed", "failed") and cid in self._yield_displays and not observed:
-            self._finish_display(cid, event, collected=False)
-
-    def notify(self, cell: Cell, text: str) -> None:
-        cid = cell.cell_id
-        self.comms.broadcast(cid, {"type": "notify", "cell_id": cid, "text": text})
-
-    def _finish_display(self, cid: str, status: str, *, collected: bool) -> None:
-        publisher = self._yield_displays.get(cid)
-        if publisher is None:
-            return
-        text = finished_line(status, cid, collected=collected)
-        if collected:
-            del self._yield_displays[cid]
-        publisher.send(status_update(cid, text, status_display_id(cid)))
-
     # -- interrupt and shutdown (control thread) ------------------------------------------
 
     async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
         """Terminate the cells that running requests observe; the kernel lives on."""
-        self._main_loop.call_soon_threadsafe(self._interrupt)
+        self._main_loop.call_soon_threadsafe(self.executor.interrupt)
         if self.session is not None:
             self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
-    def _interrupt(self) -> None:
-        for cid in set(self._observing.values()):
-            try:
-                cell = self.session_.get(cid)
-            except CodeModeError:
-                continue
-            if not cell.terminating:
-                self._interrupted.add(cid)
-                task = asyncio.ensure_future(self._terminate_quietly(cid))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+    def pre_handler_hook(self) -> None:
+        """SIGINT during a request interrupts the observed cells, like an interrupt_request.
 
-    async def _terminate_quietly(self, cid: str) -> None:
-        with contextlib.suppress(CodeModeError):
-            await self.session_.terminate(cid)
+        ipykernel installs `default_int_handler` here, whose KeyboardInterrupt ends the asyncio
+        loop and with it the kernel; the base `post_handler_hook` restores the saved handler.
+        """
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self._main_loop.call_soon_threadsafe(self.executor.interrupt)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=1.0)
-        except Exception:  # a timeout included: shutdown must answer regardless
-            self.log.warning("code mode session did not shut down cleanly within 1 s")
+        except asyncio.TimeoutError:  # shutdown must answer regardless
+            self.log.warning("code mode session did not shut down within 1 s")
+        except Exception:
+            self.log.exception("code mode session failed while shutting down")
         return {"status": "ok", "restart": restart}
 
     async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:
@@ -414,48 +244,15 @@ class CodeModeKernel(Kernel):
     # -- introspection ---------------------------------------------------------------------
 
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
-        obj, prefix, start = completion_target(code, cursor_pos)
-        if obj == "tools":
-            names = [t["global_name"] for t in self.toolbox.definitions()]
-        elif obj is not None:
-            names = []
-        elif prefix.startswith("%"):
-            names = list(MAGICS)
-        else:
-            names = [*HELPERS, *JS_GLOBALS, *JS_KEYWORDS]
-        matches = sorted({n for n in names if n.startswith(prefix)})
-        return {
-            "status": "ok",
-            "matches": matches,
-            "cursor_start": start,
-            "cursor_end": cursor_pos,
-            "metadata": {},
-        }
+        return complete_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
-        obj, prefix, start = completion_target(code, cursor_pos)
-        end = start + len(prefix)
-        while end < len(code) and (code[end].isalnum() or code[end] in "_$"):
-            end += 1
-        word = code[start:end]
-        doc = HELPERS.get(word) if obj is None else None
-        if obj is None and word.startswith("%"):
-            doc = MAGICS.get(word)
-        if obj == "tools":
-            found = [t for t in self.toolbox.definitions() if t["global_name"] == word]
-            doc = found[-1]["description"] if found else None
-        if doc is None:
-            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+        return inspect_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
-        status, indent = is_complete(code)
-        reply: dict[str, Any] = {"status": status}
-        if status == "incomplete":
-            reply["indent"] = indent
-        return reply
+        return is_complete_reply(code)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -464,25 +261,56 @@ class CodeModeKernel(Kernel):
 
     def _publisher_of_cell(self, cell_id: str) -> Publisher:
         """Where news of a cell goes: the request observing it, or the last one that did."""
-        return self._cell_publishers.get(cell_id) or self._publisher(self.get_parent())
+        return self.displays.publisher_of(cell_id) or self._publisher(self.get_parent())
+
+    def _guarded(self, msg_type: str, handler: Callable[[Any, Any, Any], Any]) -> ShellHandler:
+        """`handler`, with a reply even when it raises: the error is logged with its traceback
+        and answered with a `KernelError` reply, and the kernel goes on serving."""
+
+        async def guarded(stream: Any, ident: Any, parent: Any) -> None:
+            try:
+                result = handler(stream, ident, parent)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.log.exception("%s failed; answering with an error reply", msg_type)
+                if msg_type.endswith("_request") and self.session is not None:
+                    self._reply_failed(stream, ident, parent, msg_type, exc)
+
+        return guarded
+
+    def _reply_failed(
+        self, stream: Any, ident: Any, parent: Any, msg_type: str, exc: Exception
+    ) -> None:
+        reply_type = msg_type.removesuffix("_request") + "_reply"
+        metadata = self.init_metadata(parent)
+        if msg_type == "execute_request":
+            content = kernel_failed(exc, self._publisher(parent), self.execution_count)
+            metadata = self.finish_metadata(parent, metadata, content)
+        else:
+            evalue = kernel_failure(exc)
+            content = {"status": "error", "ename": KERNEL_ERROR, "evalue": evalue, "traceback": []}
+        assert self.session is not None
+        self.session.send(stream, reply_type, content, parent, metadata=metadata, ident=ident)
+
+    def _hop_to_main_loop(self, handler: Callable[[Any, Any, Any], None]) -> ShellHandler:
+        """A shell handler that runs `handler` on the main loop, whatever thread it arrives on.
+
+        ipykernel runs a message carrying a `subshell_id` on that subshell's thread, and
+        JupyterLab >= 4.4 sends comm traffic on subshells; the comm hub and the toolbox it feeds
+        are main-loop state, like the session.
+        """
+
+        async def on_main_loop(stream: Any, ident: Any, msg: Any) -> None:
+            async def run() -> None:
+                handler(stream, ident, msg)
+
+            await self._on_main_loop(run())
+
+        return on_main_loop
 
     async def _on_main_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run on the main shell loop (subshell requests arrive on their own threads)."""
         if asyncio.get_running_loop() is self._main_loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._main_loop))
-
-
-def _meta(
-    cell_id: str | None,
-    status: str,
-    wall_time_s: float = 0.0,
-    output: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """`execute_reply.metadata.codemode` (SPEC §4), present on every reply."""
-    return {
-        "cell_id": cell_id,
-        "status": status,
-        "wall_time_s": round(wall_time_s, 3),
-        "output": output or {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0},
-    }

@@ -22,15 +22,19 @@ from ..protocol import progress_display_id
 
 @dataclass(frozen=True)
 class Publisher:
-    """Sends IOPub messages parented to one request."""
+    """Sends IOPub messages parented to one request; a `muted` one (a silent request's) drops
+    them."""
 
     session: Any  # jupyter_client.session.Session
     socket: Any  # the kernel's iopub socket (thread-safe)
     parent: dict[str, Any]
     topic_prefix: str
+    muted: bool = False
 
     def send(self, output: Output) -> None:
         """Send; content that cannot pack as UTF-8 (a lone surrogate) goes with U+FFFD instead."""
+        if self.muted:
+            return
         msg_type, content = output
         topic = f"{self.topic_prefix}.{msg_type}".encode()
         try:
