@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .cell_runtime import CellRuntime, Limits, script_for
-from .isolate import Isolate, MessageSink, init_v8
+from .cell_runtime import CellRuntime, EventSink, Limits
+from .isolate import Isolate, init_v8
 
 _GUARD_EVERY_S = 0.1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -87,16 +87,15 @@ class Engine:
         self,
         body: str,
         config: dict[str, Any],
-        sink: MessageSink,
+        sink: EventSink,
         limits: Limits,
         insertions: tuple[tuple[int, int, int], ...] = (),
     ) -> CellRuntime:
-        """Run prepared cell code on a fresh isolate; messages go to `sink` (any thread).
+        """Run prepared cell code on a fresh isolate; events go to `sink` (any thread).
 
         `insertions` are what `source.prepare` added, so error positions can be mapped back."""
-        runtime = CellRuntime(self, sink, limits, insertions)
-        script = script_for(body, config)
-        self.loop.call_soon_threadsafe(self._launch, runtime, script)
+        runtime = CellRuntime(self, sink, limits, body, config, insertions)
+        self.loop.call_soon_threadsafe(self._launch, runtime)
         return runtime
 
     def stop_preparing(self) -> None:
@@ -146,7 +145,7 @@ class Engine:
     async def _free(self, fn: Callable[[], None]) -> None:
         await self.loop.run_in_executor(self._reaper, fn)
 
-    def _launch(self, runtime: CellRuntime, script: str) -> None:
+    def _launch(self, runtime: CellRuntime) -> None:
         self._live.add(runtime)
         runtime.stopped.add_done_callback(
             lambda _: self.loop.call_soon_threadsafe(self._live.discard, runtime)
@@ -154,7 +153,7 @@ class Engine:
         if not self._guarding:
             self._guarding = True
             self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
-        self.spawn(self._start(runtime, script))
+        self.spawn(self._start(runtime))
 
     def _guard_memory(self) -> None:
         """While cells live: if the process is over its memory guard, fail the cell that
@@ -169,7 +168,7 @@ class Engine:
                 culprit.fail_memory(self.memory_guard, rss)
         self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
 
-    async def _start(self, runtime: CellRuntime, script: str) -> None:
+    async def _start(self, runtime: CellRuntime) -> None:
         # The pool is topped up when a cell's isolate is freed, not here: creating an isolate
         # costs milliseconds of CPU that would compete with the cell that just started.
         try:
@@ -178,7 +177,7 @@ class Engine:
                 isolate = await self._new_isolate()
             else:
                 isolate = self._ready.popleft()
-            await runtime.run(isolate, script)
+            await runtime.run(isolate)
         except Exception as exc:
             # No isolate, or a bug of ours: the cell must still end, never hang.
             runtime.lost(f"exec runtime ended unexpectedly: {exc!r}")

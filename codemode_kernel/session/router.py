@@ -17,11 +17,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..runtime import Message
 from ..tools import Tool, augmented_description, normalize_identifier
-from .cell import Cell
-
-_NO_INPUT = object()
+from .cell import Cell, ToolRequest
 
 
 @dataclass
@@ -92,26 +89,26 @@ class Toolbox:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def call(self, cell: Cell, message: Message) -> None:
+    def call(self, request: ToolRequest) -> None:
         """A cell called a tool: check it the reference's way, then hand it to its provider."""
-        name = str(message.get("name", ""))
-        js_id = int(message["id"])  # per cell from 1, in call order: the reference's tool-N
-        call_id = f"{cell.cell_id}/tool-{js_id}"
+        cell, js_id, name = request.cell, request.js_id, request.name
+        call_id = f"{cell.cell_id}/tool-{js_id}"  # the reference's tool-N
         entry = self._tools.get(name)
         if entry is None:
-            self._reject(cell, js_id, f"tool `{name}` is not enabled in exec")
+            cell.resolve_tool(js_id, False, f"tool `{name}` is not enabled in exec")
             return
         definition, provider = entry
         kind = definition.get("kind", "function")
-        value = message.get("input", _NO_INPUT)
+        value = request.input
         if kind == "freeform":
-            if not isinstance(value, str):
-                self._reject(cell, js_id, f"tool `{name}` expects a string input")
+            if not request.has_input or not isinstance(value, str):
+                cell.resolve_tool(js_id, False, f"tool `{name}` expects a string input")
                 return
-        elif value is _NO_INPUT:
+        elif not request.has_input:
             value = {}
         elif not isinstance(value, dict):
-            self._reject(cell, js_id, f"tool `{name}` expects a JSON object for arguments")
+            reason = f"tool `{name}` expects a JSON object for arguments"
+            cell.resolve_tool(js_id, False, reason)
             return
         call = ToolCall(call_id, cell, js_id, name, kind, value, provider)
         self._calls[call_id] = call
@@ -122,8 +119,7 @@ class Toolbox:
         call = self._calls.pop(call_id, None)
         if call is None:
             return False
-        if call.cell.runtime is not None:
-            call.cell.runtime.resolve_tool(call.js_id, ok, value if ok else str(value))
+        call.cell.resolve_tool(call.js_id, ok, value if ok else str(value))
         return True
 
     def cancel(self, cell: Cell) -> None:
@@ -135,11 +131,6 @@ class Toolbox:
     def running(self, cell: Cell) -> list[ToolCall]:
         """Calls of `cell` still waiting for an answer (for progress displays)."""
         return [c for c in self._calls.values() if c.cell is cell]
-
-    @staticmethod
-    def _reject(cell: Cell, js_id: int, reason: str) -> None:
-        if cell.runtime is not None:
-            cell.runtime.resolve_tool(js_id, False, reason)
 
 
 class LocalTools:

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from .. import defaults
 from ..errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
-from ..runtime import Engine, Limits, Message, failure, limit_error
+from ..runtime import Engine, Limits, limit_error
 from ..source import ExecRequest, WaitRequest, prepare
-from .cell import Cell, CellHooks, Observation, Observer, ScriptError
+from .cell import Cell, CellHooks, Observation, Observer, ScriptError, ToolRequest
 from .store import Store
 
 
@@ -36,7 +36,7 @@ class ToolRouter(Protocol):
 
     def definitions(self) -> list[dict[str, Any]]: ...
 
-    def call(self, cell: Cell, message: Message) -> None: ...
+    def call(self, request: ToolRequest) -> None: ...
 
     def cancel(self, cell: Cell) -> None: ...
 
@@ -55,10 +55,9 @@ class NoTools:
     def definitions(self) -> list[dict[str, Any]]:
         return []
 
-    def call(self, cell: Cell, message: Message) -> None:
-        if cell.runtime is not None:
-            reason = f"tool `{message['name']}` is not enabled in exec"
-            cell.runtime.resolve_tool(message["id"], False, reason)
+    def call(self, request: ToolRequest) -> None:
+        reason = f"tool `{request.name}` is not enabled in exec"
+        request.cell.resolve_tool(request.js_id, False, reason)
 
     def cancel(self, cell: Cell) -> None:
         pass
@@ -103,18 +102,18 @@ class Session:
         cell = self._new_cell()
         prepared = prepare(request.code)
         if prepared.static_import is not None:
-            cell.sink(
-                failure("ScriptError", f"Unsupported import in exec: {prepared.static_import}")
-            )
+            text = f"Unsupported import in exec: {prepared.static_import}"
+            cell.fail(ScriptError("ScriptError", text, text))
         else:
             config = {
                 "cellId": cell.cell_id,
                 "store": self.store.values,
                 "tools": self.tools.definitions(),
             }
-            cell.runtime = self.engine.start_cell(
+            runtime = self.engine.start_cell(
                 prepared.body, config, cell.sink, self.config.limits, prepared.insertions
             )
+            cell.attach(runtime)
         yield_ms = self._yield_ms(request.yield_time_ms)
         return await self._observe(cell, observer, yield_ms)
 
