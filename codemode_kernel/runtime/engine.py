@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import threading
 from collections import deque
@@ -22,6 +23,12 @@ from .isolate import Isolate, init_v8
 
 _GUARD_EVERY_S = 0.1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_log = logging.getLogger(__name__)
+
+
+class V8Unavailable(RuntimeError):
+    """V8 could not be loaded or started, so no cell can run in this process. Its text is what
+    every cell fails with (ename `V8Unavailable`) and what the kernel reports for kernel_info."""
 
 
 def _process_rss() -> int:
@@ -37,10 +44,18 @@ class Engine:
     """Starts cell runtimes. Thread-safe; create one per process."""
 
     def __init__(
-        self, prepared: int = 2, *, prepare_now: bool = True, memory_guard: int | None = None
+        self,
+        prepared: int = 2,
+        *,
+        prepare_now: bool = True,
+        memory_guard: int | None = None,
+        init: Callable[[], Any] = init_v8,
     ) -> None:
         """`prepare_now=False` waits for `start_preparing()` (a kernel calls it once it has
         answered its first kernel_info, so preparing isolates does not slow its start-up).
+
+        `init` loads and starts V8 and returns mini-racer's library handle; a test passes one
+        that fails, to see the engine report `V8Unavailable` instead of dying silently.
 
         `memory_guard` is the process RSS above which the live cell that allocated the most
         buffer bytes is failed (default: half the machine's memory). V8's heap limit cannot
@@ -58,14 +73,23 @@ class Engine:
         self._reaper = concurrent.futures.ThreadPoolExecutor(2, "codemode-reaper")
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="codemode-engine", daemon=True)
+        self._init = init
         self._v8_version = ""
+        self._v8_error: V8Unavailable | None = None
         self._v8_started = threading.Event()
         self._thread.start()
 
     def _run_loop(self) -> None:
         # Loading and starting V8 takes ~35 ms: do it here, overlapping the kernel's own start-up.
-        self._v8_version = init_v8().mr_v8_version().decode()
-        self._v8_started.set()
+        # If it fails the loop still runs, so every cell ends with the error instead of hanging.
+        try:
+            self._v8_version = self._init().mr_v8_version().decode()
+        except Exception as exc:
+            _log.exception("V8 could not start")
+            self._v8_error = V8Unavailable(f"V8 could not start: {exc!r}")
+            self._closed = True  # nothing to prepare
+        finally:
+            self._v8_started.set()
         asyncio.set_event_loop(self.loop)
         if self._prepare_now:
             self.loop.call_soon(self._refill)
@@ -77,9 +101,16 @@ class Engine:
 
     @property
     def v8_version(self) -> str:
-        """V8's version (waits for V8 to have started)."""
-        self._v8_started.wait()
+        """V8's version (waits for V8 to have started); raises `V8Unavailable` if it could not."""
+        if self.v8_error is not None:
+            raise self.v8_error
         return self._v8_version
+
+    @property
+    def v8_error(self) -> V8Unavailable | None:
+        """Why V8 could not start, or None once it has (waits for the attempt)."""
+        self._v8_started.wait()
+        return self._v8_error
 
     # -- public, any thread -------------------------------------------------------------------
 
@@ -135,6 +166,8 @@ class Engine:
         async def close() -> None:
             try:
                 await isolate.aclose(self._free)
+            except Exception:
+                _log.exception("freeing an isolate failed")
             finally:
                 if not stopped.done():
                     stopped.set_result(None)
@@ -171,6 +204,9 @@ class Engine:
     async def _start(self, runtime: CellRuntime) -> None:
         # The pool is topped up when a cell's isolate is freed, not here: creating an isolate
         # costs milliseconds of CPU that would compete with the cell that just started.
+        if self._v8_error is not None:
+            runtime.lost(str(self._v8_error), "V8Unavailable")
+            return
         try:
             if not self._ready:
                 self._refill()
@@ -180,6 +216,7 @@ class Engine:
             await runtime.run(isolate)
         except Exception as exc:
             # No isolate, or a bug of ours: the cell must still end, never hang.
+            _log.exception("cell runtime failed")
             runtime.lost(f"exec runtime ended unexpectedly: {exc!r}")
 
     async def _new_isolate(self) -> Isolate:
@@ -197,5 +234,8 @@ class Engine:
             while not self._closed and len(self._ready) < self._prepared:
                 isolate = await self._new_isolate()
                 self._ready.append(isolate)
+        except Exception:
+            # A cell that finds the pool empty creates its own isolate and reports the error.
+            _log.exception("preparing an isolate failed")
         finally:
             self._filling = False

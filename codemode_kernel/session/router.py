@@ -14,11 +14,14 @@ Rules (documented in docs/design.md):
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..tools import Tool, augmented_description, normalize_identifier
 from .cell import Cell, ToolRequest
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -158,6 +161,8 @@ class LocalTools:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # The cell sees the error text; the log keeps the traceback for whoever runs it.
+            _log.exception("kernel tool %s failed", call.name)
             self._toolbox.settle(call.call_id, False, str(exc))
         else:
             self._toolbox.settle(call.call_id, True, result)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import defaults
-from ..errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
+from ..errors import CellNotFound, CellTerminating, ResourceLimitExceeded, SessionShuttingDown
 from ..runtime import Engine, Limits, limit_error
 from ..source import ExecRequest, WaitRequest, prepare
 from .cell import Cell, CellHooks, Observation, Observer, ScriptError, ToolRequest
 from .store import Store
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,10 @@ class Session:
         self._shutting_down = True
         self.engine.stop_preparing()
         cells = [c for c in self._cells.values() if not c.closed and not c.terminating]
-        await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
+        outcomes = await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception) and not isinstance(outcome, CellTerminating):
+                _log.error("terminating a cell at shutdown failed", exc_info=outcome)
         await asyncio.to_thread(self.engine.shutdown)
         self.store.close()
 
