@@ -72,7 +72,15 @@ def init_v8() -> Any:
 
 def preload_v8() -> None:
     """Start loading V8 (a 74 MB library) in the background, to overlap other start-up work."""
-    threading.Thread(target=init_v8, name="codemode-v8-load", daemon=True).start()
+    threading.Thread(target=_preload, name="codemode-v8-load", daemon=True).start()
+
+
+def _preload() -> None:
+    try:
+        init_v8()
+    except Exception:
+        # The engine tries again and reports the failure (V8Unavailable) to every cell.
+        _log.debug("preloading V8 failed", exc_info=True)
 
 
 class Isolate:
