@@ -269,3 +269,16 @@ def test_config_may_be_a_json_string(iso: Isolate) -> None:
         f" {json.dumps(config)})"
     )
     assert texts(iso.messages()) == ['[[1],["echo_tool"]]']
+
+
+def test_check_refuses_a_body_that_closes_its_wrapper(iso: Isolate) -> None:
+    iso.eval(f'{HOST}.check("return 1")')
+    assert iso.new_messages() == []
+    with pytest.raises(py_mini_racer.JSEvalException, match="SyntaxError"):
+        iso.eval(f'{HOST}.check("}}); text(1); (function(){{")')
+    error = done(iso.new_messages())["error"]
+    assert error == {
+        "name": "SyntaxError",
+        "message": "Single function literal required",
+        "text": "SyntaxError: Single function literal required",
+    }

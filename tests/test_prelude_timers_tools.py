@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from prelude_harness import (
+    HOST,
     TOOLS,
     Isolate,
     done,
@@ -271,3 +272,12 @@ def test_tool_results_after_completion_post_nothing(iso: Isolate) -> None:
     msgs = iso.run('tools.mcp__rmcp__echo({}).then(() => text("late")); text("main");', tools=TOOLS)
     ok_done(msgs)
     assert iso.resolve(1, True, "x") == []
+
+
+def test_a_result_text_the_cell_cannot_parse_rejects_the_call(iso: Isolate) -> None:
+    msgs = iso.run("try { await tools.mcp__rmcp__echo({}); } catch (e) { text(e); }", tools=TOOLS)
+    assert msgs[0]["t"] == "call"
+    iso.eval(f'{HOST}.resolve(1, true, "NaN")')
+    msgs = iso.new_messages()
+    assert texts(msgs) == ['tool result is not JSON the cell can read: "NaN" is not valid JSON']
+    ok_done(msgs)

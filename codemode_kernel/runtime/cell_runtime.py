@@ -158,25 +158,32 @@ class CellRuntime:
                 self.buffer_bytes = total
             case Timer() | ClearTimer():
                 self._loop.call_soon_threadsafe(self._timer_message, message)
-            case Done(error=error) if error is not None:
-                mapped = replace(error, text=self._source_map.stack(error.text))
-                self._finish(replace(message, error=mapped))
             case Done():
-                self._finish(message)
+                if message.error is not None:
+                    text = self._source_map.stack(message.error.text)
+                    message = replace(message, error=replace(message.error, text=text))
+                # The result and the error are output too: a breach fails the cell instead.
+                if not self._output_exceeded(_done_size(message)):
+                    self._finish(message)
             case Undecodable(reason=reason):
                 text = f"exec runtime could not read a message from the cell: {reason}"
                 self._finish(failure("ScriptError", text))
             case Text() | Console() | Image():
-                self._output_bytes += _size(message)
-                if self._output_bytes > self._limits.output_bytes:
-                    limit, observed = self._limits.output_bytes, self._output_bytes
-                    self._loop.call_soon_threadsafe(
-                        self._fail_limit, "output_bytes", limit, observed
-                    )
-                    return
-                self._sink(message)
+                if not self._output_exceeded(_size(message)):
+                    self._sink(message)
             case _:
                 self._sink(message)
+
+    def _output_exceeded(self, size: int) -> bool:
+        """Count `size` output bytes; past the limit, end the cell now (on this thread, so no
+        `Done` of the script's own can overtake the breach) and say so."""
+        self._output_bytes += size
+        limit = self._limits.output_bytes
+        if self._output_bytes <= limit:
+            return False
+        error = limit_error("output_bytes", limit, self._output_bytes)
+        self._finish(failure("ResourceLimitExceeded", error))
+        return True
 
     def _finish(self, done: Done) -> None:
         """Report the cell's end from the isolate thread; the isolate is freed whatever the
@@ -209,7 +216,12 @@ class CellRuntime:
             self._send(fire_timer(timer_id))
 
     def _resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
-        payload = json.dumps(value)
+        try:
+            payload = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            reason = f"tool result is not JSON the cell can read: {exc}"
+            self._send(resolve_call(call_id, False, json.dumps(reason)))
+            return
         if len(payload) > self._limits.delegate_result_bytes:
             limit = self._limits.delegate_result_bytes
             self._fail_limit("delegate_result_bytes", limit, len(payload))
@@ -282,4 +294,20 @@ async def _eval_quietly(isolate: Isolate, source: str) -> None:
 
 def _size(event: Text | Console | Image) -> int:
     text = event.image_url if isinstance(event, Image) else event.text
+    return _utf8_len(text)
+
+
+def _done_size(done: Done) -> int:
+    """The bytes a cell's end shows: its result (text and JSON) or its error text."""
+    size = 0
+    if done.result is not None:
+        size += _utf8_len(done.result.text)
+        if done.result.has_json:
+            size += len(json.dumps(done.result.json))
+    if done.error is not None:
+        size += _utf8_len(done.error.text)
+    return size
+
+
+def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8", "replace"))

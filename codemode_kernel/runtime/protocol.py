@@ -237,9 +237,16 @@ def failure(name: str, text: str, message: str | None = None) -> Done:
 
 
 def main_header(body: str) -> str:
-    """What precedes the cell's body on line 1 of `cell.js`: the wrapper opens on the cell's
-    first line, so line N of the cell is line N of `cell.js`."""
-    return f'{_HOST}.main(async function (__import) {{"use strict";'
+    """What precedes the cell's body on line 1 of `cell.js`.
+
+    The first statement compiles the body on its own as an async function body (`H.check`); a
+    body that closes the wrapper early (`}); code; (function(){`) is a SyntaxError there, and
+    the script stops before any of it runs. The body crosses as an ASCII JSON string, so the
+    header stays on one line: the wrapper opens on the cell's first line, and line N of the
+    cell is line N of `cell.js`.
+    """
+    check = f"{_HOST}.check({json.dumps(body)});"
+    return f'{check}{_HOST}.main(async function (__import) {{"use strict";'
 
 
 def main_script(body: str, config: dict[str, Any]) -> str:
