@@ -22,6 +22,7 @@ from codemode_kernel.source import ExecRequest
 pytestmark = pytest.mark.unit
 
 LIMIT = 64 * 1024
+OUTPUT_LIMITED = Limits(output_bytes=LIMIT)
 OVER = f"resource limit exceeded: code=resource_exhausted resource=output_bytes limit={LIMIT}"
 
 
@@ -53,9 +54,14 @@ class Seen:
 Scenario = Callable[[Session], Awaitable[None]]
 
 
-def run(engine: Engine, scenario: Scenario, tools: Toolbox | None = None) -> None:
+def run(
+    engine: Engine,
+    scenario: Scenario,
+    tools: Toolbox | None = None,
+    limits: Limits = OUTPUT_LIMITED,
+) -> None:
     async def main() -> None:
-        config = SessionConfig(limits=Limits(output_bytes=LIMIT))
+        config = SessionConfig(limits=limits)
         session = Session(engine, config, tools=tools)
         await asyncio.wait_for(scenario(session), 30)
 
@@ -197,5 +203,30 @@ def test_the_cell_cannot_close_its_function_wrapper(engine: Engine, escape: str)
         assert _failed_with(ordinary, "SyntaxError").startswith("cell.js:1: SyntaxError: ")
         fine, _ = await exec_(session, "const f = function () { return '})'; }; f()")
         assert fine.result is not None and fine.result.json == "})"
+
+    run(engine, scenario)
+
+
+def test_the_timer_limit_is_decided_before_the_script_own_completion(engine: Engine) -> None:
+    async def scenario(session: Session) -> None:
+        over = "resource limit exceeded: code=resource_exhausted resource=pending_timers limit=3"
+        for _ in range(10):
+            code = "for (let i = 0; i < 4; i++) setTimeout(() => {}, 60000); 1"
+            outcome, _ = await exec_(session, code)
+            assert _failed_with(outcome, "ResourceLimitExceeded") == over + " observed=4"
+        cleared = "for (let i = 0; i < 9; i++) clearTimeout(setTimeout(() => {}, 1)); 1"
+        outcome, _ = await exec_(session, cleared)
+        assert outcome.status == "completed"
+
+    run(engine, scenario, limits=Limits(output_bytes=LIMIT, pending_timers=3))
+
+
+def test_a_parser_stack_overflow_is_a_range_error(engine: Engine) -> None:
+    async def scenario(session: Session) -> None:
+        outcome, _ = await exec_(session, "[" * 30_000 + "]" * 30_000)
+        text = _failed_with(outcome, "RangeError")
+        assert text == "RangeError: Maximum call stack size exceeded"
+        assert outcome.error is not None
+        assert outcome.error.message == "Maximum call stack size exceeded"
 
     run(engine, scenario)

@@ -101,6 +101,9 @@ class CellRuntime:
         self._limits = limits
         self._isolate: Isolate | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        #: Timer ids set and not yet cleared or fired: counted on the isolate thread (under the
+        #: lock), so the pending_timers limit is decided before anything the script sends next.
+        self._armed: set[int] = set()
         self._output_bytes = 0
         #: Bytes of ArrayBuffers / typed arrays this cell has allocated (reported by the prelude).
         self.buffer_bytes = 0
@@ -156,7 +159,19 @@ class CellRuntime:
         match message:
             case Buffers(bytes=total):
                 self.buffer_bytes = total
-            case Timer() | ClearTimer():
+            case Timer(timer_id=timer_id):
+                with self._lock:
+                    self._armed.add(timer_id)
+                    armed = len(self._armed)
+                limit = self._limits.pending_timers
+                if armed > limit:
+                    error = limit_error("pending_timers", limit, armed)
+                    self._finish(failure("ResourceLimitExceeded", error))
+                else:
+                    self._loop.call_soon_threadsafe(self._timer_message, message)
+            case ClearTimer(timer_id=timer_id):
+                with self._lock:
+                    self._armed.discard(timer_id)
                 self._loop.call_soon_threadsafe(self._timer_message, message)
             case Done():
                 if message.error is not None:
@@ -204,14 +219,12 @@ class CellRuntime:
                 if handle is not None:
                     handle.cancel()
             case Timer(timer_id=timer_id, delay_ms=delay_ms):
-                if len(self._timers) >= self._limits.pending_timers:
-                    limit = self._limits.pending_timers
-                    self._fail_limit("pending_timers", limit, len(self._timers) + 1)
-                    return
                 delay = max(0.0, delay_ms) / 1000
                 self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
 
     def _fire(self, timer_id: int) -> None:
+        with self._lock:
+            self._armed.discard(timer_id)
         if self._timers.pop(timer_id, None) is not None:
             self._send(fire_timer(timer_id))
 
@@ -250,8 +263,7 @@ class CellRuntime:
         """The main script itself failed (compile error, or killed for memory)."""
         if self._heap_exceeded():
             return
-        message, text = self._source_map.parse_error(str(exc))
-        name = "SyntaxError" if "SyntaxError" in text.split("\n", 1)[0] else "ScriptError"
+        name, message, text = self._source_map.parse_error(str(exc))
         self._report(failure(name, text, message))
 
     def lost(self, text: str, name: str = "ScriptError") -> None:
