@@ -1,9 +1,12 @@
 """One cell's JavaScript run: the main script, host-driven timers, tool replies, limits, teardown.
 
 A `CellRuntime` is the cell layer's handle on the V8 side. Its public methods are thread-safe (the
-cell layer calls them from the kernel loop); everything else runs on the engine loop. Messages
-from JavaScript reach the cell layer through the sink, in helper-call order, on whichever thread
-produced them; timer messages are consumed here because timers are a runtime concern.
+cell layer calls them from the kernel loop); everything else runs on the engine loop. Events from
+JavaScript (`protocol.py`) reach the cell layer through the sink, in helper-call order, on
+whichever thread produced them; timer and buffer events are consumed here because they are a
+runtime concern. Limits that a single event can breach (output bytes, pending timers) are decided
+on the isolate thread as the event arrives, so nothing the script sends later can overtake them.
+It needs only a `RuntimeHost` (the engine's loop, spawn and discard), not the engine itself.
 """
 
 from __future__ import annotations
