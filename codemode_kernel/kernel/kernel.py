@@ -139,7 +139,7 @@ class CodeModeKernel(Kernel):
             "file_extension": ".js",
             "codemirror_mode": "javascript",
             "pygments_lexer": "javascript",
-            "version": self.engine.v8_version,
+            "version": "" if self.engine.v8_error is not None else self.engine.v8_version,
         }
 
     @property
@@ -148,6 +148,10 @@ class CodeModeKernel(Kernel):
         info["supported_features"] = [
             f for f in info.get("supported_features", []) if f != "debugger"
         ]
+        error = self.engine.v8_error
+        if error is not None:  # answer, and say why every cell will fail, instead of hanging
+            info.update(status="error", ename="V8Unavailable", evalue=str(error))
+            info["traceback"] = [str(error)]
         return info
 
     async def kernel_info_request(self, stream: Any, ident: Any, parent: Any) -> None:

@@ -1,9 +1,12 @@
 """One cell's JavaScript run: the main script, host-driven timers, tool replies, limits, teardown.
 
 A `CellRuntime` is the cell layer's handle on the V8 side. Its public methods are thread-safe (the
-cell layer calls them from the kernel loop); everything else runs on the engine loop. Messages
-from JavaScript reach the cell layer through the sink, in helper-call order, on whichever thread
-produced them; timer messages are consumed here because timers are a runtime concern.
+cell layer calls them from the kernel loop); everything else runs on the engine loop. Events from
+JavaScript (`protocol.py`) reach the cell layer through the sink, in helper-call order, on
+whichever thread produced them; timer and buffer events are consumed here because they are a
+runtime concern. Limits that a single event can breach (output bytes, pending timers) are decided
+on the isolate thread as the event arrives, so nothing the script sends later can overtake them.
+It needs only a `RuntimeHost` (the engine's loop, spawn and discard), not the engine itself.
 """
 
 from __future__ import annotations
@@ -12,19 +15,49 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import logging
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from .. import defaults
-from .isolate import Isolate, JSEvalException, Message, MessageSink
+from .isolate import Isolate, JSEvalException
 from .positions import SourceMap
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .protocol import (
+    Buffers,
+    ClearTimer,
+    Console,
+    Decoded,
+    Done,
+    Event,
+    Image,
+    Text,
+    Timer,
+    Undecodable,
+    failure,
+    fire_timer,
+    main_header,
+    main_script,
+    resolve_call,
+)
 
 _HEAP_POLL_S = 0.05
-_HOST = 'globalThis[Symbol.for("codemode.host")]'
+_log = logging.getLogger(__name__)
+
+#: Where a cell's events go (the cell layer's sink); called on any thread.
+EventSink = Callable[[Event], None]
+
+
+class RuntimeHost(Protocol):
+    """What a `CellRuntime` needs from the engine that runs it."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
+
+    def discard(self, isolate: Isolate, stopped: concurrent.futures.Future[None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,43 +78,35 @@ def limit_error(resource: str, limit: int, observed: int) -> str:
     )
 
 
-def failure(name: str, text: str, message: str | None = None) -> Message:
-    """A `done` message for a failure the host detected (the JS never got to report it)."""
-    error = {"name": name, "message": text if message is None else message, "text": text}
-    return {"t": "done", "error": error, "result": None, "writes": {}}
-
-
-_HEADER = f'{_HOST}.main(async function (__import) {{"use strict";'
-
-
-def script_for(body: str, config: dict[str, Any]) -> str:
-    """Wrap prepared user code so line N of the cell is line N of `cell.js`."""
-    return f"{_HEADER}{body}\n}}, {json.dumps(json.dumps(config))});\n//# sourceURL=cell.js"
-
-
 class CellRuntime:
-    """The V8 side of one cell: runs once, reports a single `done`, then frees its isolate.
+    """The V8 side of one cell: runs once, reports a single `Done`, then frees its isolate.
 
     "Over" is claimed exactly once, under a lock, by whoever ends the cell first: the script's
-    own `done` (isolate thread), a limit breach or a compile error (engine loop), or a
+    own `Done` (isolate thread), a limit breach or a compile error (engine loop), or a
     termination (any thread). Only the claimant reports, so the cell layer sees at most one
-    `done`, and none after a termination.
+    `Done`, and none after a termination.
     """
 
     def __init__(
         self,
-        engine: Engine,
-        sink: MessageSink,
+        host: RuntimeHost,
+        sink: EventSink,
         limits: Limits,
+        body: str,
+        config: dict[str, Any],
         insertions: tuple[tuple[int, int, int], ...] = (),
     ) -> None:
-        self._engine = engine
-        self._source_map = SourceMap(len(_HEADER), insertions)
-        self._loop = engine.loop
+        self._host = host
+        self._script = main_script(body, config)
+        self._source_map = SourceMap(len(main_header(body)), insertions)
+        self._loop = host.loop
         self._sink = sink
         self._limits = limits
         self._isolate: Isolate | None = None
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        #: Timer ids set and not yet cleared or fired: counted on the isolate thread (under the
+        #: lock), so the pending_timers limit is decided before anything the script sends next.
+        self._armed: set[int] = set()
         self._output_bytes = 0
         #: Bytes of ArrayBuffers / typed arrays this cell has allocated (reported by the prelude).
         self.buffer_bytes = 0
@@ -103,21 +128,21 @@ class CellRuntime:
 
     @property
     def stopped(self) -> concurrent.futures.Future[None]:
-        """Completes when the isolate has been freed (after `done` or a termination)."""
+        """Completes when the isolate has been freed (after `Done` or a termination)."""
         return self._stopped
 
     # -- engine loop -----------------------------------------------------------------------
 
-    async def run(self, isolate: Isolate, script: str) -> None:
+    async def run(self, isolate: Isolate) -> None:
         if self._over:  # terminated before it started
-            self._engine.discard(isolate, self._stopped)
+            self._host.discard(isolate, self._stopped)
             return
         self._isolate = isolate
         isolate.set_heap_limit(self._limits.heap_bytes)
         isolate.set_sink(self._on_message)
         self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
         try:
-            await isolate.eval(script)
+            await isolate.eval(self._script)
         except JSEvalException as exc:
             self._fail_from_exception(exc)
         except asyncio.CancelledError:
@@ -130,66 +155,100 @@ class CellRuntime:
             self._over = True
             return True
 
-    def _on_message(self, message: Message) -> None:
+    def _on_message(self, message: Decoded) -> None:
         """Runs on the isolate thread while JavaScript waits: keep it short."""
         if self._over:
             return
-        kind = message.get("t")
-        if kind == "buffers":
-            self.buffer_bytes = int(message["bytes"])
-        elif kind in ("timer", "clear_timer"):
-            self._loop.call_soon_threadsafe(self._timer_message, message)
-        elif kind == "done":
-            if self._claim():
-                error = message.get("error")
-                if error is not None:
-                    error["text"] = self._source_map.stack(str(error.get("text", "")))
+        match message:
+            case Buffers(bytes=total):
+                self.buffer_bytes = total
+            case Timer(timer_id=timer_id):
+                with self._lock:
+                    self._armed.add(timer_id)
+                    armed = len(self._armed)
+                limit = self._limits.pending_timers
+                if armed > limit:
+                    error = limit_error("pending_timers", limit, armed)
+                    self._finish(failure("ResourceLimitExceeded", error))
+                else:
+                    self._loop.call_soon_threadsafe(self._timer_message, message)
+            case ClearTimer(timer_id=timer_id):
+                with self._lock:
+                    self._armed.discard(timer_id)
+                self._loop.call_soon_threadsafe(self._timer_message, message)
+            case Done():
+                if message.error is not None:
+                    text = self._source_map.stack(message.error.text)
+                    message = replace(message, error=replace(message.error, text=text))
+                # The result and the error are output too: a breach fails the cell instead.
+                if not self._output_exceeded(_done_size(message)):
+                    self._finish(message)
+            case Undecodable(reason=reason):
+                text = f"exec runtime could not read a message from the cell: {reason}"
+                self._finish(failure("ScriptError", text))
+            case Text() | Console() | Image():
+                if not self._output_exceeded(_size(message)):
+                    self._sink(message)
+            case _:
                 self._sink(message)
-                self._loop.call_soon_threadsafe(self._release)
-        else:
-            if kind in ("text", "console", "image"):
-                self._output_bytes += _size(message)
-                if self._output_bytes > self._limits.output_bytes:
-                    limit, observed = self._limits.output_bytes, self._output_bytes
-                    self._loop.call_soon_threadsafe(
-                        self._fail_limit, "output_bytes", limit, observed
-                    )
-                    return
-            self._sink(message)
 
-    def _timer_message(self, message: Message) -> None:
+    def _output_exceeded(self, size: int) -> bool:
+        """Count `size` output bytes; past the limit, end the cell now (on this thread, so no
+        `Done` of the script's own can overtake the breach) and say so."""
+        self._output_bytes += size
+        limit = self._limits.output_bytes
+        if self._output_bytes <= limit:
+            return False
+        error = limit_error("output_bytes", limit, self._output_bytes)
+        self._finish(failure("ResourceLimitExceeded", error))
+        return True
+
+    def _finish(self, done: Done) -> None:
+        """Report the cell's end from the isolate thread; the isolate is freed whatever the
+        sink does."""
+        if not self._claim():
+            return
+        try:
+            self._sink(done)
+        finally:
+            self._loop.call_soon_threadsafe(self._release)
+
+    def _timer_message(self, message: Timer | ClearTimer) -> None:
         if self._over:
             return
-        timer_id = int(message["id"])
-        if message["t"] == "clear_timer":
-            handle = self._timers.pop(timer_id, None)
-            if handle is not None:
-                handle.cancel()
-            return
-        if len(self._timers) >= self._limits.pending_timers:
-            self._fail_limit("pending_timers", self._limits.pending_timers, len(self._timers) + 1)
-            return
-        delay = max(0.0, float(message.get("delay", 0))) / 1000
-        self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
+        match message:
+            case ClearTimer(timer_id=timer_id):
+                handle = self._timers.pop(timer_id, None)
+                if handle is not None:
+                    handle.cancel()
+            case Timer(timer_id=timer_id, delay_ms=delay_ms):
+                delay = max(0.0, delay_ms) / 1000
+                self._timers[timer_id] = self._loop.call_later(delay, self._fire, timer_id)
 
     def _fire(self, timer_id: int) -> None:
+        with self._lock:
+            self._armed.discard(timer_id)
         if self._timers.pop(timer_id, None) is not None:
-            self._send(f"{_HOST}.fire({timer_id})")
+            self._send(fire_timer(timer_id))
 
     def _resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
-        payload = json.dumps(value)
+        try:
+            payload = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            reason = f"tool result is not JSON the cell can read: {exc}"
+            self._send(resolve_call(call_id, False, json.dumps(reason)))
+            return
         if len(payload) > self._limits.delegate_result_bytes:
             limit = self._limits.delegate_result_bytes
             self._fail_limit("delegate_result_bytes", limit, len(payload))
             return
-        flag = "true" if ok else "false"
-        self._send(f"{_HOST}.resolve({int(call_id)}, {flag}, {json.dumps(payload)})")
+        self._send(resolve_call(call_id, ok, payload))
 
     def _send(self, source: str) -> None:
-        """Queue a host → JS call; a JS error there surfaces as the cell's own `done`."""
+        """Queue a host → JS call; a JS error there surfaces as the cell's own `Done`."""
         isolate = self._isolate
         if isolate is not None and not self._over:
-            self._engine.spawn(_eval_quietly(isolate, source))
+            self._host.spawn(_eval_quietly(isolate, source))
 
     def _poll_heap(self) -> None:
         if not self._over and self._isolate is not None and not self._heap_exceeded():
@@ -207,13 +266,12 @@ class CellRuntime:
         """The main script itself failed (compile error, or killed for memory)."""
         if self._heap_exceeded():
             return
-        message, text = self._source_map.parse_error(str(exc))
-        name = "SyntaxError" if "SyntaxError" in text.split("\n", 1)[0] else "ScriptError"
+        name, message, text = self._source_map.parse_error(str(exc))
         self._report(failure(name, text, message))
 
-    def lost(self, text: str) -> None:
+    def lost(self, text: str, name: str = "ScriptError") -> None:
         """The runtime could not run the cell at all (no isolate): report it as a failure."""
-        self._report(failure("ScriptError", text))
+        self._report(failure(name, text))
 
     def fail_memory(self, limit: int, observed: int) -> None:
         """The kernel process ran short of memory and this cell allocated the most buffers."""
@@ -222,9 +280,13 @@ class CellRuntime:
     def _fail_limit(self, resource: str, limit: int, observed: int) -> None:
         self._report(failure("ResourceLimitExceeded", limit_error(resource, limit, observed)))
 
-    def _report(self, message: Message) -> None:
-        if self._claim():
-            self._sink(message)
+    def _report(self, done: Done) -> None:
+        """Report the cell's end from the engine loop (same guarantee as `_finish`)."""
+        if not self._claim():
+            return
+        try:
+            self._sink(done)
+        finally:
             self._release()
 
     def _release(self) -> None:
@@ -234,7 +296,7 @@ class CellRuntime:
         self._timers.clear()
         isolate, self._isolate = self._isolate, None
         if isolate is not None:
-            self._engine.discard(isolate, self._stopped)
+            self._host.discard(isolate, self._stopped)
         elif not self._stopped.done():
             # No isolate ran this cell's code (ended before it had one): nothing to wait for.
             self._stopped.set_result(None)
@@ -245,6 +307,22 @@ async def _eval_quietly(isolate: Isolate, source: str) -> None:
         await isolate.eval(source)
 
 
-def _size(message: Message) -> int:
-    text = message.get("text") or message.get("image_url") or ""
-    return len(str(text).encode("utf-8", "replace"))
+def _size(event: Text | Console | Image) -> int:
+    text = event.image_url if isinstance(event, Image) else event.text
+    return _utf8_len(text)
+
+
+def _done_size(done: Done) -> int:
+    """The bytes a cell's end shows: its result (text and JSON) or its error text."""
+    size = 0
+    if done.result is not None:
+        size += _utf8_len(done.result.text)
+        if done.result.has_json:
+            size += len(json.dumps(done.result.json))
+    if done.error is not None:
+        size += _utf8_len(done.error.text)
+    return size
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))

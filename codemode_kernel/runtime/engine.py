@@ -11,17 +11,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .cell_runtime import CellRuntime, Limits, script_for
-from .isolate import Isolate, MessageSink, init_v8
+from .cell_runtime import CellRuntime, EventSink, Limits
+from .isolate import Isolate, init_v8
 
 _GUARD_EVERY_S = 0.1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_log = logging.getLogger(__name__)
+
+
+class V8Unavailable(RuntimeError):
+    """V8 could not be loaded or started, so no cell can run in this process. Its text is what
+    every cell fails with (ename `V8Unavailable`) and what the kernel reports for kernel_info."""
 
 
 def _process_rss() -> int:
@@ -37,10 +44,18 @@ class Engine:
     """Starts cell runtimes. Thread-safe; create one per process."""
 
     def __init__(
-        self, prepared: int = 2, *, prepare_now: bool = True, memory_guard: int | None = None
+        self,
+        prepared: int = 2,
+        *,
+        prepare_now: bool = True,
+        memory_guard: int | None = None,
+        init: Callable[[], Any] = init_v8,
     ) -> None:
         """`prepare_now=False` waits for `start_preparing()` (a kernel calls it once it has
         answered its first kernel_info, so preparing isolates does not slow its start-up).
+
+        `init` loads and starts V8 and returns mini-racer's library handle; a test passes one
+        that fails, to see the engine report `V8Unavailable` instead of dying silently.
 
         `memory_guard` is the process RSS above which the live cell that allocated the most
         buffer bytes is failed (default: half the machine's memory). V8's heap limit cannot
@@ -58,14 +73,23 @@ class Engine:
         self._reaper = concurrent.futures.ThreadPoolExecutor(2, "codemode-reaper")
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="codemode-engine", daemon=True)
+        self._init = init
         self._v8_version = ""
+        self._v8_error: V8Unavailable | None = None
         self._v8_started = threading.Event()
         self._thread.start()
 
     def _run_loop(self) -> None:
         # Loading and starting V8 takes ~35 ms: do it here, overlapping the kernel's own start-up.
-        self._v8_version = init_v8().mr_v8_version().decode()
-        self._v8_started.set()
+        # If it fails the loop still runs, so every cell ends with the error instead of hanging.
+        try:
+            self._v8_version = self._init().mr_v8_version().decode()
+        except Exception as exc:
+            _log.exception("V8 could not start")
+            self._v8_error = V8Unavailable(f"V8 could not start: {exc!r}")
+            self._closed = True  # nothing to prepare
+        finally:
+            self._v8_started.set()
         asyncio.set_event_loop(self.loop)
         if self._prepare_now:
             self.loop.call_soon(self._refill)
@@ -77,9 +101,16 @@ class Engine:
 
     @property
     def v8_version(self) -> str:
-        """V8's version (waits for V8 to have started)."""
-        self._v8_started.wait()
+        """V8's version (waits for V8 to have started); raises `V8Unavailable` if it could not."""
+        if self.v8_error is not None:
+            raise self.v8_error
         return self._v8_version
+
+    @property
+    def v8_error(self) -> V8Unavailable | None:
+        """Why V8 could not start, or None once it has (waits for the attempt)."""
+        self._v8_started.wait()
+        return self._v8_error
 
     # -- public, any thread -------------------------------------------------------------------
 
@@ -87,16 +118,15 @@ class Engine:
         self,
         body: str,
         config: dict[str, Any],
-        sink: MessageSink,
+        sink: EventSink,
         limits: Limits,
         insertions: tuple[tuple[int, int, int], ...] = (),
     ) -> CellRuntime:
-        """Run prepared cell code on a fresh isolate; messages go to `sink` (any thread).
+        """Run prepared cell code on a fresh isolate; events go to `sink` (any thread).
 
         `insertions` are what `source.prepare` added, so error positions can be mapped back."""
-        runtime = CellRuntime(self, sink, limits, insertions)
-        script = script_for(body, config)
-        self.loop.call_soon_threadsafe(self._launch, runtime, script)
+        runtime = CellRuntime(self, sink, limits, body, config, insertions)
+        self.loop.call_soon_threadsafe(self._launch, runtime)
         return runtime
 
     def stop_preparing(self) -> None:
@@ -136,6 +166,8 @@ class Engine:
         async def close() -> None:
             try:
                 await isolate.aclose(self._free)
+            except Exception:
+                _log.exception("freeing an isolate failed")
             finally:
                 if not stopped.done():
                     stopped.set_result(None)
@@ -146,7 +178,7 @@ class Engine:
     async def _free(self, fn: Callable[[], None]) -> None:
         await self.loop.run_in_executor(self._reaper, fn)
 
-    def _launch(self, runtime: CellRuntime, script: str) -> None:
+    def _launch(self, runtime: CellRuntime) -> None:
         self._live.add(runtime)
         runtime.stopped.add_done_callback(
             lambda _: self.loop.call_soon_threadsafe(self._live.discard, runtime)
@@ -154,7 +186,7 @@ class Engine:
         if not self._guarding:
             self._guarding = True
             self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
-        self.spawn(self._start(runtime, script))
+        self.spawn(self._start(runtime))
 
     def _guard_memory(self) -> None:
         """While cells live: if the process is over its memory guard, fail the cell that
@@ -169,18 +201,22 @@ class Engine:
                 culprit.fail_memory(self.memory_guard, rss)
         self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
 
-    async def _start(self, runtime: CellRuntime, script: str) -> None:
+    async def _start(self, runtime: CellRuntime) -> None:
         # The pool is topped up when a cell's isolate is freed, not here: creating an isolate
         # costs milliseconds of CPU that would compete with the cell that just started.
+        if self._v8_error is not None:
+            runtime.lost(str(self._v8_error), "V8Unavailable")
+            return
         try:
             if not self._ready:
                 self._refill()
                 isolate = await self._new_isolate()
             else:
                 isolate = self._ready.popleft()
-            await runtime.run(isolate, script)
+            await runtime.run(isolate)
         except Exception as exc:
             # No isolate, or a bug of ours: the cell must still end, never hang.
+            _log.exception("cell runtime failed")
             runtime.lost(f"exec runtime ended unexpectedly: {exc!r}")
 
     async def _new_isolate(self) -> Isolate:
@@ -198,5 +234,8 @@ class Engine:
             while not self._closed and len(self._ready) < self._prepared:
                 isolate = await self._new_isolate()
                 self._ready.append(isolate)
+        except Exception:
+            # A cell that finds the pool empty creates its own isolate and reports the error.
+            _log.exception("preparing an isolate failed")
         finally:
             self._filling = False

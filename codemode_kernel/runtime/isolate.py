@@ -19,7 +19,7 @@ join cannot deadlock.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -33,6 +33,7 @@ from py_mini_racer._dll import DEFAULT_V8_FLAGS, init_mini_racer, mr_callback_fu
 from py_mini_racer._objects import ObjectFactoryImpl
 
 from .prelude import PRELUDE
+from .protocol import BIND_HOST, Decoded, decode
 
 # mini-racer's own setTimeout polyfill is broken for 0/negative/missing delays and installs
 # non-deletable globals; the prelude brings host-driven timers instead.
@@ -52,10 +53,12 @@ _HEADER = 4  # UTF-16 units before the payload: length low, length high, last-ch
 #: in libmini_racer.so). Code pages stay W^X through mprotect instead.
 V8_FLAGS = (*DEFAULT_V8_FLAGS, "--no-lazy", "--no-memory-protection-keys")
 
-Message = dict[str, Any]
-MessageSink = Callable[[Message], None]
+#: Where decoded out-channel messages go; called on the isolate's thread.
+MessageSink = Callable[[Decoded], None]
 
-__all__ = ["Isolate", "JSEvalException", "JSParseException", "Message", "MessageSink"]
+__all__ = ["Isolate", "JSEvalException", "JSParseException", "MessageSink"]
+
+_log = logging.getLogger(__name__)
 
 
 _init_lock = threading.Lock()
@@ -69,7 +72,15 @@ def init_v8() -> Any:
 
 def preload_v8() -> None:
     """Start loading V8 (a 74 MB library) in the background, to overlap other start-up work."""
-    threading.Thread(target=init_v8, name="codemode-v8-load", daemon=True).start()
+    threading.Thread(target=_preload, name="codemode-v8-load", daemon=True).start()
+
+
+def _preload() -> None:
+    try:
+        init_v8()
+    except Exception:
+        # The engine tries again and reports the failure (V8Unavailable) to every cell.
+        _log.debug("preloading V8 failed", exc_info=True)
 
 
 class Isolate:
@@ -102,12 +113,14 @@ class Isolate:
         return isolate
 
     async def install_prelude(self) -> None:
-        """Run the prelude and map its out-channel buffer (before any user code exists)."""
+        """Run the prelude, bind the host's handle on it and map its out-channel buffer
+        (before any user code exists)."""
         setup = await self._context.eval_cancelable(PRELUDE)
         raw = self._dll.mr_make_js_callback(self._ctx_id, _CHANNEL_ID)
         notify = self._context._value_handle_to_python(self._context._wrap_raw_handle(raw))
         buffer = await self._context.call_function_cancelable(setup, notify)  # type: ignore[arg-type]
         assert isinstance(buffer, memoryview)
+        await self._context.eval_cancelable(BIND_HOST)
         self._channel = buffer.cast("B") if buffer.format != "B" else buffer
         self._keep = [setup, notify, buffer]
 
@@ -176,8 +189,8 @@ class Isolate:
         if sink is None:
             return
         try:
-            sink(json.loads(text))
+            sink(decode(text))
         except Exception:
-            import traceback
-
-            traceback.print_exc()
+            # Raising into V8's callback would crash the process; the runtime's own sink
+            # releases its cell before anything can raise here, so this is a bug to log.
+            _log.exception("out-channel sink failed")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 _POSITION = re.compile(r"cell\.js:(\d+):(\d+)")
 _PARSE_ERROR = re.compile(r"\A<anonymous>:(\d+): ")
+_NO_POSITION = "undefined:0: "
+_PARSE_ERROR_NAMES = ("SyntaxError", "RangeError")
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,25 @@ class SourceMap:
         mapped = self.column(line, column)
         return match.group(0) if mapped is None else f"cell.js:{line}:{mapped}"
 
-    def parse_error(self, text: str) -> tuple[str, str]:
+    def parse_error(self, text: str) -> tuple[str, str, str]:
         """A V8 compile error (`<anonymous>:L: SyntaxError: …` + source line + caret) as
-        (message, error text), naming `cell.js` and showing the cell's own line."""
+        (name, message, error text), naming `cell.js` and showing the cell's own line.
+
+        The parser running out of stack has no position (`undefined:0: RangeError: …`): its
+        text is the error line alone, and its name is `RangeError`, not `SyntaxError`."""
         lines = text.strip().split("\n")
+        if lines[0].startswith(_NO_POSITION):
+            lines = lines[-1:]
         match = _PARSE_ERROR.match(lines[0])
         if match is not None:
             lines[0] = f"cell.js:{match.group(1)}: " + lines[0][match.end() :]
             if match.group(1) == "1" and len(lines) > 2:
                 lines[1] = lines[1][self.header :]
                 lines[2] = lines[2][self.header :]
-        last = lines[-1]
-        message = last.split(": ", 1)[1] if last.startswith("SyntaxError: ") else last
-        return message, "\n".join(lines)
+        first, last = lines[0], lines[-1]
+        name = next((n for n in _PARSE_ERROR_NAMES if n in first), "ScriptError")
+        message = last.split(": ", 1)[1] if last.startswith(f"{name}: ") else last
+        return name, message, "\n".join(lines)
 
 
 def _ints(match: re.Match[str]) -> tuple[int, int]:

@@ -6,17 +6,18 @@ termination; output produced while nobody observes is buffered for the next obse
 completion nobody has seen yet is kept until someone collects it. Nothing here knows about
 Jupyter or V8: the runtime is reached through `CellRuntime`, requests through `Observer`.
 
-State machine (see docs/design.md):
+State machine (see docs/design.md), the `Phase` of a cell:
 
-    running ──yield/timeout──▶ running (unobserved, still executing)
+    RUNNING ──yield/timeout──▶ RUNNING (unobserved, still executing)
        │                          │
-       ├──done──▶ completed ◀─────┤  (buffered until observed, then closed)
-       └──terminate──▶ terminating ──isolate stopped──▶ terminated (closed)
+       ├──done──▶ COMPLETED ◀─────┤  (kept until observed) ──delivered──▶ CLOSED
+       └──terminate──▶ TERMINATING ──isolate stopped──▶ CLOSED (terminated)
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,9 +27,30 @@ from typing import Any, Protocol
 from ..errors import CellBusy, CellTerminating
 from ..output.items import ImageItem, Item, TextItem
 from ..protocol import CellStatus
-from ..runtime import CellRuntime, Message
+from ..runtime import CellRuntime
+from ..runtime.protocol import (
+    Console,
+    Done,
+    Event,
+    Image,
+    Notify,
+    Result,
+    ScriptError,
+    Text,
+    ToolCall,
+    Yield,
+)
 
 Status = CellStatus
+
+
+class Phase(enum.Enum):
+    """Where a cell is in the state machine above (and in docs/design.md)."""
+
+    RUNNING = "running"  # executing, observed or not
+    COMPLETED = "completed"  # done (completed or failed); the outcome waits for an observer
+    TERMINATING = "terminating"  # terminate() waits for the isolate to stop
+    CLOSED = "closed"  # terminal outcome delivered; the session forgets the id
 
 
 class Observer(Protocol):
@@ -41,22 +63,22 @@ class Observer(Protocol):
     def on_notify(self, text: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class ScriptError:
-    """A failed cell: `text` is the reference's error_text; `name` the thrown value's name."""
+_NO_INPUT: Any = object()
 
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """A `tools.<name>(input?)` call of a cell, on its way to the session's tool router."""
+
+    cell: Cell
+    js_id: int  # the id the cell's JavaScript knows the call by: per cell from 1, in call order
     name: str
-    message: str
-    text: str
+    input: Any = _NO_INPUT
 
-
-@dataclass(frozen=True)
-class Result:
-    """The value of the cell's last expression: its inspect form and, when it is JSON, itself."""
-
-    text: str
-    json: Any = None
-    has_json: bool = False
+    @property
+    def has_input(self) -> bool:
+        """False for `tools.x()` with no argument (the router then decides by tool kind)."""
+        return self.input is not _NO_INPUT
 
 
 @dataclass(frozen=True)
@@ -82,34 +104,56 @@ class CellHooks:
     """How a cell talks back to its session (store commits, tools, notifications, events)."""
 
     commit: Callable[[dict[str, Any]], str | None]  # returns an error text if refused
-    call_tool: Callable[[Cell, Message], None]
+    call_tool: Callable[[ToolRequest], None]
     cancel_tools: Callable[[Cell], None]
     notify: Callable[[Cell, str], None]
     event: Callable[[Cell, str], None]  # yielded / completed / failed / terminated / closed
 
 
-@dataclass
+@dataclass(eq=False)
 class Cell:
     """A live cell, created by the session; driven with `observe` and `terminate`."""
 
     cell_id: str
     hooks: CellHooks
     loop: asyncio.AbstractEventLoop
-    runtime: CellRuntime | None = None
     started: float = field(default_factory=time.monotonic)
     buffer: list[Item] = field(default_factory=list)
     completion: Observation | None = None
-    terminating: bool = False
-    closed: bool = False
+    phase: Phase = Phase.RUNNING
+    _runtime: CellRuntime | None = None
     _watch: _Watch | None = None
-    _inbox: deque[Message] = field(default_factory=deque)
+    _inbox: deque[Event] = field(default_factory=deque)
     _scheduled: bool = False
+
+    @property
+    def terminating(self) -> bool:
+        return self.phase is Phase.TERMINATING
+
+    @property
+    def closed(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    # -- the cell's verbs (session layer, kernel loop) -------------------------------------
+
+    def attach(self, runtime: CellRuntime) -> None:
+        """The runtime now running this cell's code (its events arrive through `sink`)."""
+        self._runtime = runtime
+
+    def resolve_tool(self, js_id: int, ok: bool, value: Any) -> None:
+        """Settle the cell's tool call `js_id` (reject with the string `value` when not ok)."""
+        if self._runtime is not None:
+            self._runtime.resolve_tool(js_id, ok, value)
+
+    def fail(self, error: ScriptError) -> None:
+        """End the cell with `error` without running it (e.g. a static import was refused)."""
+        self.sink(Done(error=error))
 
     # -- from the runtime (any thread) ---------------------------------------------------
 
-    def sink(self, message: Message) -> None:
-        """Runtime messages arrive on isolate threads; hand them to the loop in batches."""
-        self._inbox.append(message)
+    def sink(self, event: Event) -> None:
+        """Runtime events arrive on isolate threads; hand them to the loop in batches."""
+        self._inbox.append(event)
         if not self._scheduled:
             self._scheduled = True
             self.loop.call_soon_threadsafe(self._drain)
@@ -119,27 +163,27 @@ class Cell:
         while self._inbox:
             self._handle(self._inbox.popleft())
 
-    def _handle(self, message: Message) -> None:
-        if self.closed or self.completion is not None:
+    def _handle(self, event: Event) -> None:
+        if self.phase not in (Phase.RUNNING, Phase.TERMINATING):
             return
-        kind = message["t"]
-        if kind == "text":
-            self._emit(TextItem(message["text"]))
-        elif kind == "console":
-            self._emit(TextItem(message["text"], stream=message["stream"]))
-        elif kind == "image":
-            self._emit(ImageItem(message["image_url"], message.get("detail") or "high"))
-        elif kind == "notify":
-            self.hooks.notify(self, message["text"])
-            if self._watch is not None:
-                self._watch.observer.on_notify(message["text"])
-        elif kind == "yield":
-            self._yield()
-        elif kind == "call":
-            if not self.terminating:
-                self.hooks.call_tool(self, message)
-        elif kind == "done":
-            self._complete(message)
+        match event:
+            case Text(text=text):
+                self._emit(TextItem(text))
+            case Console(text=text, stream=stream):
+                self._emit(TextItem(text, stream=stream))
+            case Image(image_url=url, detail=detail):
+                self._emit(ImageItem(url, detail or "high"))
+            case Notify(text=text):
+                self.hooks.notify(self, text)
+                if self._watch is not None:
+                    self._watch.observer.on_notify(text)
+            case Yield():
+                self._yield()
+            case ToolCall(call_id=js_id, name=name) if self.phase is Phase.RUNNING:
+                value = event.input if event.has_input else _NO_INPUT
+                self.hooks.call_tool(ToolRequest(self, js_id, name, value))
+            case Done():
+                self._complete(event)
 
     def _emit(self, item: Item) -> None:
         if self._watch is not None:
@@ -147,22 +191,19 @@ class Cell:
         else:
             self.buffer.append(item)
 
-    def _complete(self, message: Message) -> None:
-        if self.terminating:
+    def _complete(self, done: Done) -> None:
+        if self.phase is not Phase.RUNNING:
             return  # a queued termination wins over a completion not yet processed
         self.hooks.cancel_tools(self)
-        error = _script_error(message.get("error"))
-        writes: dict[str, Any] = message.get("writes") or {}
+        error, writes = done.error, done.writes
         refused = self.hooks.commit(writes) if writes else None
         if refused is not None:
             error = ScriptError("ResourceLimitExceeded", refused, refused)
             writes = {}
-        raw = message.get("result")
-        result = None
-        if raw is not None and error is None:
-            result = Result(raw["text"], raw.get("json"), "json" in raw)
+        result = done.result if error is None else None
         status: Status = "failed" if error else "completed"
         self.completion = Observation(self.cell_id, status, error, result, writes or None)
+        self.phase = Phase.COMPLETED
         self.hooks.event(self, status)
         if self._watch is not None:
             self._deliver_completion()
@@ -171,7 +212,7 @@ class Cell:
 
     def observe(self, observer: Observer, yield_time_ms: int) -> asyncio.Future[Observation]:
         """Attach an observer: buffered output first, then live output until the end."""
-        if self._watch is not None or self.terminating:
+        if self._watch is not None or self.phase is Phase.TERMINATING:
             raise CellBusy(self.cell_id)
         watch = _Watch(observer, self.loop.create_future())
         self._watch = watch
@@ -196,17 +237,17 @@ class Cell:
         Returns the output nobody has seen and the outcome: a completion already processed
         wins; otherwise the cell is terminated and its store writes are discarded.
         """
-        if self.terminating:
+        if self.phase is Phase.TERMINATING or (self.closed and self.completion is None):
             raise CellTerminating(self.cell_id)
         pending, self.buffer = self.buffer, []
         if self.completion is not None:
             outcome = self.completion
             self._close()
             return pending, outcome
-        self.terminating = True
+        self.phase = Phase.TERMINATING
         self.hooks.cancel_tools(self)
-        if self.runtime is not None:
-            await asyncio.wrap_future(self.runtime.terminate(), loop=self.loop)
+        if self._runtime is not None:
+            await asyncio.wrap_future(self._runtime.terminate(), loop=self.loop)
         pending += self.buffer
         self.buffer = []
         outcome = Observation(self.cell_id, "terminated")
@@ -220,7 +261,7 @@ class Cell:
     def _yield(self) -> None:
         """`yield_control()` or the yield time: end the observation; the cell runs on. Without
         an observer it is a no-op (the reference's unattached yield)."""
-        if self._watch is not None and self.completion is None and not self.terminating:
+        if self._watch is not None and self.phase is Phase.RUNNING:
             self._end_watch(Observation(self.cell_id, "running"))
             self.hooks.event(self, "yielded")
 
@@ -239,22 +280,27 @@ class Cell:
             watch.done.set_result(outcome)
 
     def _close(self) -> None:
-        if not self.closed:
-            self.closed = True
+        if self.phase is not Phase.CLOSED:
+            self.phase = Phase.CLOSED
             self.hooks.event(self, "closed")
 
     @property
     def state(self) -> str:
         """A word for `%cells`."""
-        if self.terminating:
+        if self.phase is Phase.TERMINATING:
             return "terminating"
         if self.completion is not None:
             return self.completion.status
         return "observed" if self._watch is not None else "running"
 
 
-def _script_error(raw: dict[str, Any] | None) -> ScriptError | None:
-    if raw is None:
-        return None
-    text = str(raw.get("text") or raw.get("message") or "unknown code mode exception")
-    return ScriptError(str(raw.get("name") or "ScriptError"), str(raw.get("message", text)), text)
+__all__ = [
+    "Cell",
+    "CellHooks",
+    "Observation",
+    "Observer",
+    "Phase",
+    "Result",
+    "ScriptError",
+    "ToolRequest",
+]

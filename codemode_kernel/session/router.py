@@ -14,14 +14,14 @@ Rules (documented in docs/design.md):
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..runtime import Message
 from ..tools import Tool, augmented_description, normalize_identifier
-from .cell import Cell
+from .cell import Cell, ToolRequest
 
-_NO_INPUT = object()
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,26 +92,26 @@ class Toolbox:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def call(self, cell: Cell, message: Message) -> None:
+    def call(self, request: ToolRequest) -> None:
         """A cell called a tool: check it the reference's way, then hand it to its provider."""
-        name = str(message.get("name", ""))
-        js_id = int(message["id"])  # per cell from 1, in call order: the reference's tool-N
-        call_id = f"{cell.cell_id}/tool-{js_id}"
+        cell, js_id, name = request.cell, request.js_id, request.name
+        call_id = f"{cell.cell_id}/tool-{js_id}"  # the reference's tool-N
         entry = self._tools.get(name)
         if entry is None:
-            self._reject(cell, js_id, f"tool `{name}` is not enabled in exec")
+            cell.resolve_tool(js_id, False, f"tool `{name}` is not enabled in exec")
             return
         definition, provider = entry
         kind = definition.get("kind", "function")
-        value = message.get("input", _NO_INPUT)
+        value = request.input
         if kind == "freeform":
-            if not isinstance(value, str):
-                self._reject(cell, js_id, f"tool `{name}` expects a string input")
+            if not request.has_input or not isinstance(value, str):
+                cell.resolve_tool(js_id, False, f"tool `{name}` expects a string input")
                 return
-        elif value is _NO_INPUT:
+        elif not request.has_input:
             value = {}
         elif not isinstance(value, dict):
-            self._reject(cell, js_id, f"tool `{name}` expects a JSON object for arguments")
+            reason = f"tool `{name}` expects a JSON object for arguments"
+            cell.resolve_tool(js_id, False, reason)
             return
         call = ToolCall(call_id, cell, js_id, name, kind, value, provider)
         self._calls[call_id] = call
@@ -122,8 +122,7 @@ class Toolbox:
         call = self._calls.pop(call_id, None)
         if call is None:
             return False
-        if call.cell.runtime is not None:
-            call.cell.runtime.resolve_tool(call.js_id, ok, value if ok else str(value))
+        call.cell.resolve_tool(call.js_id, ok, value if ok else str(value))
         return True
 
     def cancel(self, cell: Cell) -> None:
@@ -135,11 +134,6 @@ class Toolbox:
     def running(self, cell: Cell) -> list[ToolCall]:
         """Calls of `cell` still waiting for an answer (for progress displays)."""
         return [c for c in self._calls.values() if c.cell is cell]
-
-    @staticmethod
-    def _reject(cell: Cell, js_id: int, reason: str) -> None:
-        if cell.runtime is not None:
-            cell.runtime.resolve_tool(js_id, False, reason)
 
 
 class LocalTools:
@@ -167,6 +161,8 @@ class LocalTools:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # The cell sees the error text; the log keeps the traceback for whoever runs it.
+            _log.exception("kernel tool %s failed", call.name)
             self._toolbox.settle(call.call_id, False, str(exc))
         else:
             self._toolbox.settle(call.call_id, True, result)

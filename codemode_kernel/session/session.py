@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import defaults
-from ..errors import CellNotFound, ResourceLimitExceeded, SessionShuttingDown
-from ..runtime import Engine, Limits, Message, failure, limit_error
+from ..errors import CellNotFound, CellTerminating, ResourceLimitExceeded, SessionShuttingDown
+from ..runtime import Engine, Limits, limit_error
 from ..source import ExecRequest, WaitRequest, prepare
-from .cell import Cell, CellHooks, Observation, Observer, ScriptError
+from .cell import Cell, CellHooks, Observation, Observer, ScriptError, ToolRequest
 from .store import Store
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class ToolRouter(Protocol):
 
     def definitions(self) -> list[dict[str, Any]]: ...
 
-    def call(self, cell: Cell, message: Message) -> None: ...
+    def call(self, request: ToolRequest) -> None: ...
 
     def cancel(self, cell: Cell) -> None: ...
 
@@ -55,10 +58,9 @@ class NoTools:
     def definitions(self) -> list[dict[str, Any]]:
         return []
 
-    def call(self, cell: Cell, message: Message) -> None:
-        if cell.runtime is not None:
-            reason = f"tool `{message['name']}` is not enabled in exec"
-            cell.runtime.resolve_tool(message["id"], False, reason)
+    def call(self, request: ToolRequest) -> None:
+        reason = f"tool `{request.name}` is not enabled in exec"
+        request.cell.resolve_tool(request.js_id, False, reason)
 
     def cancel(self, cell: Cell) -> None:
         pass
@@ -103,18 +105,18 @@ class Session:
         cell = self._new_cell()
         prepared = prepare(request.code)
         if prepared.static_import is not None:
-            cell.sink(
-                failure("ScriptError", f"Unsupported import in exec: {prepared.static_import}")
-            )
+            text = f"Unsupported import in exec: {prepared.static_import}"
+            cell.fail(ScriptError("ScriptError", text, text))
         else:
             config = {
                 "cellId": cell.cell_id,
                 "store": self.store.values,
                 "tools": self.tools.definitions(),
             }
-            cell.runtime = self.engine.start_cell(
+            runtime = self.engine.start_cell(
                 prepared.body, config, cell.sink, self.config.limits, prepared.insertions
             )
+            cell.attach(runtime)
         yield_ms = self._yield_ms(request.yield_time_ms)
         return await self._observe(cell, observer, yield_ms)
 
@@ -152,7 +154,10 @@ class Session:
         self._shutting_down = True
         self.engine.stop_preparing()
         cells = [c for c in self._cells.values() if not c.closed and not c.terminating]
-        await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
+        outcomes = await asyncio.gather(*(c.terminate() for c in cells), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception) and not isinstance(outcome, CellTerminating):
+                _log.error("terminating a cell at shutdown failed", exc_info=outcome)
         await asyncio.to_thread(self.engine.shutdown)
         self.store.close()
 

@@ -1,4 +1,5 @@
 // The control object the host drives, and the installation of the cell's globals.
+//   H.check(body)              compile the cell's body alone; a SyntaxError ends the cell
 //   H.main(fn, config)         run the cell; exactly one `done` message follows
 //   H.resolve(id, ok, json)    settle tool call `id` with the value in JSON text `json`
 //   H.fire(id)                 run timer `id`'s callback
@@ -90,10 +91,31 @@ function main(fn, config) {
   PromisePrototypeThen(completion, finishWithValue, finishWithRejection);
 }
 
+/** The first statement of the cell's script (see `main_header` in runtime/protocol.py): the
+ * body compiled on its own as an async function body, so a body that closes the wrapper
+ * early (`}); code; (function(){`) is a SyntaxError before any of it runs at script level. */
+function check(body) {
+  try {
+    new AsyncFunctionCtor("__import", `"use strict";${body}\n`);
+  } catch (e) {
+    const error = describeError(e);
+    error.text = `${error.name}: ${error.message}`; // no position: the wrapper is the problem
+    finishCell(error, "null", NO_WRITES);
+    throw e; // stop the script here
+  }
+}
+
 /** `valueJson` is JSON text (not a literal spliced into the script): a `__proto__` key in a
- * tool result must stay a key. */
+ * tool result must stay a key. A text the cell cannot parse rejects the call instead. */
 function resolve(callId, ok, valueJson) {
-  settleToolCall(callId, ok, JSONParse(valueJson));
+  let value;
+  try {
+    value = JSONParse(valueJson);
+  } catch (e) {
+    settleToolCall(callId, false, `tool result is not JSON the cell can read: ${describeError(e).message}`);
+    return;
+  }
+  settleToolCall(callId, ok, value);
 }
 
 /** Run a timer callback. A throw (exit() included) fails the cell and drops its writes,
@@ -143,7 +165,7 @@ function installGlobals() {
   installBufferAccounting();
   defineGlobal("console", consoleObject);
   ObjectDefineProperty(globalObject, HOST_KEY, {
-    value: ObjectFreeze({ main, resolve, fire }),
+    value: ObjectFreeze({ check, main, resolve, fire }),
     writable: false,
     enumerable: false,
     configurable: false,

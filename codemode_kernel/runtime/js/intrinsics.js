@@ -66,8 +66,11 @@ const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
 const SetPrototypeGetSize = getterOf(Set.prototype, "size");
 
 const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
-const PromiseResolve = (value) => ReflectApply(Promise.resolve, PromiseCtor, [value]);
-const PromiseReject = (reason) => ReflectApply(Promise.reject, PromiseCtor, [reason]);
+const PromiseResolveFn = Promise.resolve;
+const PromiseRejectFn = Promise.reject;
+const PromiseResolve = (value) => ReflectApply(PromiseResolveFn, PromiseCtor, [value]);
+const PromiseReject = (reason) => ReflectApply(PromiseRejectFn, PromiseCtor, [reason]);
+const AsyncFunctionCtor = ObjectGetPrototypeOf(async function () {}).constructor;
 
 /** True for anything that can carry properties (objects, arrays, functions). */
 function isObjectLike(value) {
