@@ -69,7 +69,9 @@ def compute(call: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_of(run: Any) -> Any:
-    return run.of_type("execute_result")[0]["content"]["data"]["application/json"]
+    """The result's JSON value: `application/json` for a structure, metadata for a scalar."""
+    content = run.of_type("execute_result")[0]["content"]
+    return content["data"].get("application/json", content["metadata"]["codemode"].get("value"))
 
 
 def test_a_tool_call_round_trip_parented_to_the_request(kernel: Kernel, provider: str) -> None:

@@ -37,7 +37,9 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
 
 
 def value(run: object) -> object:
-    return run.of_type("execute_result")[0]["content"]["data"]["application/json"]  # type: ignore[attr-defined]
+    """The result's JSON value: `application/json` for a structure, metadata for a scalar."""
+    content = run.of_type("execute_result")[0]["content"]  # type: ignore[attr-defined]
+    return content["data"].get("application/json", content["metadata"]["codemode"].get("value"))
 
 
 def test_configured_and_entry_point_tools_are_callable(kernel: Kernel) -> None:

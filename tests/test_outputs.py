@@ -323,7 +323,16 @@ def test_message_shapes() -> None:
             "metadata": {"codemode": {"cell_id": "2", "type": "result"}},
         },
     )
-    assert result_output("2", "null", None, 3)[1]["data"]["application/json"] is None
+    # Only a structure is application/json (a JSON tree in JupyterLab); a scalar's value, null
+    # included, rides in the metadata so `1 + 1` renders as `2`.
+    structure = result_output("2", "[ 1, 2 ]", [1, 2], 3)[1]
+    assert structure["data"] == {"text/plain": "[ 1, 2 ]", "application/json": [1, 2]}
+    assert "value" not in structure["metadata"]["codemode"]
+    for scalar in (None, 2, "two\nlines", True):
+        content = result_output("2", "shown", scalar, 3)[1]
+        assert content["data"] == {"text/plain": "shown"}
+        meta = content["metadata"]["codemode"]
+        assert meta == {"cell_id": "2", "type": "result", "value": scalar}
     msg_type, content = error_output("2", "ScriptError", "boom", "boom\n  at cell.js:2")
     assert msg_type == "error"
     assert (content["ename"], content["evalue"]) == ("ScriptError", "boom")

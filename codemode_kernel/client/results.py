@@ -192,7 +192,7 @@ class OutputCollector:
         elif kind == "result":
             data = content.get("data") or {}
             text = str(data.get("text/plain", ""))
-            self._result = (text, data.get("application/json", text))
+            self._result = (text, data.get("application/json", meta.get("value", text)))
 
     def _text_piece(self, msg_type: str, content: dict[str, Any], cut: Any) -> None:
         """A whole text/console item, or a head/tail piece of one (see ObservationShaper)."""

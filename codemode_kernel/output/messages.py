@@ -205,14 +205,22 @@ def result_output(
     value: Any | Missing = MISSING,
     execution_count: int | None = None,
 ) -> Output:
-    """The cell's last-expression value: inspect form, plus JSON when it has one."""
+    """The cell's last-expression value: inspect form, plus JSON when it has one.
+
+    Only objects and arrays go out as `application/json`: front ends render that type as a
+    collapsible tree, which helps for a structure and hides a number or a string (`1 + 1` must
+    show `2`). A scalar's JSON value rides in the metadata instead, so clients still get it.
+    """
     bundle: dict[str, Any] = {"text/plain": text}
-    if value is not MISSING:
+    extra: dict[str, Any] = {}
+    if isinstance(value, dict | list):
         bundle["application/json"] = value
+    elif value is not MISSING:
+        extra["value"] = value
     content = {
         "execution_count": execution_count,
         "data": bundle,
-        "metadata": codemode_metadata(cell_id, "result"),
+        "metadata": codemode_metadata(cell_id, "result", **extra),
     }
     return "execute_result", content
 
