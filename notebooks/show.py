@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import re
 import sys
 import textwrap
 from typing import Any
 
 import nbformat
+
+#: Colour codes in tracebacks, kept only when writing to a terminal.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 #: Image types stored base64-encoded in a notebook; SVG is stored as text.
 BASE64_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -78,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebook", help="an executed .ipynb file")
     args = parser.parse_args(argv)
     nb = nbformat.read(args.notebook, as_version=4)
-    sys.stdout.write(render(nb) + "\n")
+    text = render(nb)
+    sys.stdout.write((text if sys.stdout.isatty() else ANSI.sub("", text)) + "\n")
     return 0
 
 

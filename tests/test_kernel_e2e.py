@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 from driver import Kernel
 
+from codemode_kernel.output.traceback import strip_ansi
+
 pytestmark = pytest.mark.e2e
 
 
@@ -64,8 +66,11 @@ def test_traceback_names_cell_js_with_the_users_line(kernel: Kernel) -> None:
     assert run.status == "error"
     err = run.error
     assert err is not None and (err["ename"], err["evalue"]) == ("TypeError", "bad")
-    assert err["traceback"][0] == "TypeError: bad"
-    assert "cell.js:4:" in err["traceback"][1]
+    # Coloured as ipykernel colours it (name red, frames dimmed); the text underneath is exact.
+    assert err["traceback"][0] == "\x1b[0;31mTypeError\x1b[0m: bad"
+    lines = [strip_ansi(line) for line in err["traceback"]]
+    assert lines[0] == "TypeError: bad" and "cell.js:4:" in lines[1]
+    assert lines == run.codemode["error_text"].split("\n")
     assert run.codemode["error_text"].startswith("TypeError: bad\n")
 
 

@@ -16,6 +16,8 @@ import nbclient
 import nbformat
 import pytest
 
+from codemode_kernel.output.traceback import strip_ansi
+
 pytestmark = pytest.mark.e2e
 
 TOUR = Path(__file__).resolve().parents[1] / "notebooks" / "tour.ipynb"
@@ -251,14 +253,15 @@ def test_error_keeps_earlier_output_and_has_a_traceback_with_cell_lines(tour: Ex
     error = outputs[-1]
     assert error["output_type"] == "error"
     assert (error["ename"], error["evalue"]) == ("RangeError", "mean() of an empty list")
-    assert error["traceback"][0] == "RangeError: mean() of an empty list"
-    assert "at mean (cell.js:4:" in error["traceback"][1]  # the `throw`
-    assert "cell.js:9:" in error["traceback"][2]  # the call `mean([])`
+    traceback = [strip_ansi(line) for line in error["traceback"]]
+    assert traceback[0] == "RangeError: mean() of an empty list"
+    assert "at mean (cell.js:4:" in traceback[1]  # the `throw`
+    assert "cell.js:9:" in traceback[2]  # the call `mean([])`
     assert tour.codemode("error")["status"] == "failed"
 
 
 def test_traceback_frames_point_only_at_the_users_code(tour: Executed) -> None:
-    frames = tour.outputs("error")[-1]["traceback"][1:]
+    frames = [strip_ansi(line) for line in tour.outputs("error")[-1]["traceback"][1:]]
     assert frames == ["    at mean (cell.js:4:11)", "    at cell.js:9:1"]
 
 

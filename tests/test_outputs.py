@@ -336,7 +336,7 @@ def test_message_shapes() -> None:
     msg_type, content = error_output("2", "ScriptError", "boom", "boom\n  at cell.js:2")
     assert msg_type == "error"
     assert (content["ename"], content["evalue"]) == ("ScriptError", "boom")
-    assert content["traceback"] == ["boom", "  at cell.js:2"]
+    assert content["traceback"] == ["boom", "\x1b[2m  at cell.js:2\x1b[0m"]
     assert truncated_output("2", 9)[1]["data"] == {"text/plain": "…9 tokens truncated…"}
     assert item_output("2", ImageItem("data:,x"))[1]["metadata"]["codemode"]["type"] == "image"
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..protocol import METADATA_KEY, OutputType, truncation_marker
 from .items import ImageItem, Item, TextItem
+from .traceback import traceback_lines
 
 Output = tuple[str, dict[str, Any]]
 Cut = Literal["head", "tail"]
@@ -225,12 +226,15 @@ def result_output(
     return "execute_result", content
 
 
-def error_output(cell_id: str | None, ename: str, evalue: str, error_text: str) -> Output:
-    """A failure; the traceback is the reference's error text, line by line."""
+def error_output(
+    cell_id: str | None, ename: str, evalue: str, error_text: str, hint_line: str | None = None
+) -> Output:
+    """A failure; the traceback is the reference's error text line by line, in colour for
+    people, and a hint line where one helps (`output.traceback`)."""
     content = {
         "ename": ename,
         "evalue": evalue,
-        "traceback": error_text.split("\n"),
+        "traceback": traceback_lines(ename, error_text, hint_line),
         "metadata": codemode_metadata(cell_id, "error"),
     }
     return "error", content

@@ -190,3 +190,50 @@ def completion_target(code: str, cursor_pos: int) -> tuple[str | None, str, int]
         break
     chain = code[begin:dot].replace("?.", ".")
     return chain, prefix, start
+
+
+_VARIABLE_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
+_NAMED_DECLARATIONS = frozenset(
+    {"function_declaration", "generator_function_declaration", "class_declaration"}
+)
+
+
+def _bound_names(pattern: tree_sitter.Node) -> Iterator[str]:
+    """Identifiers a binding pattern binds: `x`, `{a, b: c}` → a, c, `[d, ...e]` → d, e."""
+    stack = [pattern]
+    while stack:
+        node = stack.pop()
+        if node.type in ("identifier", "shorthand_property_identifier_pattern"):
+            if node.text is not None:
+                yield node.text.decode("utf-8")
+        elif node.type == "pair_pattern":
+            value = node.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+        elif node.type == "assignment_pattern":
+            left = node.child_by_field_name("left")
+            if left is not None:
+                stack.append(left)
+        else:
+            stack.extend(reversed(node.named_children))
+
+
+def top_level_declarations(code: str) -> tuple[str, ...]:
+    """Names a cell declares at its top level (`let`, `const`, `var`, functions, classes).
+
+    Each cell runs in a fresh isolate, so these are exactly the names a later cell might expect
+    to still exist; the kernel uses them to explain that cell's `ReferenceError`.
+    """
+    _, root = _parse(code)
+    names: list[str] = []
+    for node in root.named_children:
+        if node.type in _VARIABLE_DECLARATIONS:
+            for declarator in node.named_children:
+                target = declarator.child_by_field_name("name")
+                if declarator.type == "variable_declarator" and target is not None:
+                    names.extend(_bound_names(target))
+        elif node.type in _NAMED_DECLARATIONS:
+            target = node.child_by_field_name("name")
+            if target is not None and target.text is not None:
+                names.append(target.text.decode("utf-8"))
+    return tuple(dict.fromkeys(names))
