@@ -359,3 +359,13 @@ def test_sigint_interrupts_the_observed_cell_and_the_kernel_lives_on(kernel: Ker
     assert kernel.km.is_alive()
     ok = kernel.execute("1 + 1")
     assert ok.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "2"
+
+
+def test_completion_and_inspect_through_the_kernel(kernel: Kernel) -> None:
+    kernel.kc.complete("const total = 1;\nMath.", 22)
+    reply = kernel.kc.get_shell_msg(timeout=10)["content"]
+    assert reply["status"] == "ok" and {"max", "PI"} <= set(reply["matches"])
+    assert (reply["cursor_start"], reply["cursor_end"]) == (22, 22)
+    kernel.kc.inspect('text("a", ', 10)
+    reply = kernel.kc.get_shell_msg(timeout=10)["content"]
+    assert reply["found"] and reply["data"]["text/plain"].startswith("text(value):")

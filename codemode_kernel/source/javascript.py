@@ -237,3 +237,57 @@ def top_level_declarations(code: str) -> tuple[str, ...]:
             if target is not None and target.text is not None:
                 names.append(target.text.decode("utf-8"))
     return tuple(dict.fromkeys(names))
+
+
+def declared_names(code: str) -> tuple[str, ...]:
+    """Every name the cell binds anywhere (variables, functions, classes, parameters), for
+    completion; unfinished code still yields what parsed."""
+    _, root = _parse(code)
+    names: list[str] = []
+    for node in _walk(root):
+        # An unfinished `function f(` parses as a function expression: count its name too.
+        if node.type in _NAMED_DECLARATIONS or node.type in _NAMED_ELSEWHERE:
+            target = node.child_by_field_name("name")
+            if target is not None:
+                names.extend(_bound_names(target))
+        elif node.type == "formal_parameters":
+            for parameter in node.named_children:
+                names.extend(_bound_names(parameter))
+        else:
+            field = _BINDING_FIELDS.get(node.type)
+            target = None if field is None else node.child_by_field_name(field)
+            if target is not None:
+                names.extend(_bound_names(target))
+    return tuple(dict.fromkeys(names))
+
+
+_NAMED_ELSEWHERE = frozenset({"variable_declarator", "function_expression", "class"})
+
+#: Nodes that bind a name through one field: `x => …`, `for (const x of …)`, `catch (e)`.
+_BINDING_FIELDS = {
+    "arrow_function": "parameter",
+    "for_in_statement": "left",
+    "catch_clause": "parameter",
+}
+
+
+def call_target(code: str, cursor_pos: int) -> tuple[str | None, str] | None:
+    """The function whose call parentheses hold the cursor: (object or None, name), or None.
+
+    `text(|`, `Math.max(1, |` and `tools.search({q: |` give ("", "text")-style answers so
+    inspect can explain a call while its arguments are being typed. Lexical, like completion.
+    """
+    depth = 0
+    for i in range(min(cursor_pos, len(code)) - 1, -1, -1):
+        ch = code[i]
+        if ch in ")]}":
+            depth += 1
+        elif ch in "[{":
+            depth = max(0, depth - 1)
+        elif ch == "(":
+            if depth:
+                depth -= 1
+                continue
+            obj, name, _ = completion_target(code, i)
+            return (obj, name) if name and obj != "" else None
+    return None
