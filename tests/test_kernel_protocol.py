@@ -35,3 +35,5 @@ class CodeModeKernelTests(jupyter_kernel_test.KernelTests):
     incomplete_code_samples = ["function f() {", "let x = [1,", "if (true) {", "text(`abc"]
     invalid_code_samples = ["}}", "1 = ;", "x y"]
     code_inspect_sample = "store"
+    supported_history_operations = ("tail", "range", "search")
+    code_history_pattern = "6 * 7"  # a glob: matches the first execute_result sample

@@ -2,8 +2,8 @@
 
 Pure functions of the source text and the tools a new cell would get (`Toolbox.definitions()`),
 so they need no kernel to test. Built-in names come from `builtins.json`, a survey of a real
-isolate with the prelude installed (regenerate it with `python -m codemode_kernel.runtime.builtins`),
-so completion offers exactly what a cell has.
+isolate with the prelude installed, so completion offers exactly what a cell has (regenerate it
+with `python -m codemode_kernel.runtime.builtins`).
 """
 
 from __future__ import annotations

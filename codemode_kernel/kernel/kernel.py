@@ -30,6 +30,7 @@ from ..tools import Tool, load_configured, load_entry_points
 from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
+from .history import History
 from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .publish import Publisher
 
@@ -98,6 +99,7 @@ class CodeModeKernel(Kernel):
         )
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
         self.toolbox = Toolbox()
+        self.history = History()
         local = [*self._configured_tools(), *load_entry_points()]
         if local:
             LocalTools(self.toolbox, local)
@@ -176,6 +178,8 @@ class CodeModeKernel(Kernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
+        if store_history and not silent and code.strip():
+            self.history.append(self.execution_count, code)
         publisher = self._publisher(self.get_parent())
         run = self.executor.execute(code, publisher, self.execution_count, silent=silent)
         return await self._on_main_loop(run)
@@ -254,6 +258,22 @@ class CodeModeKernel(Kernel):
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
         return inspect_reply(code, cursor_pos, self.toolbox.definitions())
+
+    async def do_history(
+        self,
+        hist_access_type: str,
+        output: bool,
+        raw: bool,
+        session: int | None = None,
+        start: int | None = None,
+        stop: int | None = None,
+        n: int | None = None,
+        pattern: str | None = None,
+        unique: bool = False,
+    ) -> dict[str, Any]:
+        return self.history.reply(
+            hist_access_type, output, n, start, stop, pattern, unique, session
+        )
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
         return is_complete_reply(code)
