@@ -18,12 +18,19 @@ from jupyter_client.session import Session as JupyterSession
 from codemode_kernel.kernel.displays import CellDisplays
 from codemode_kernel.kernel.execute import ExecuteHandler, kernel_failed
 from codemode_kernel.kernel.publish import Publisher
+from codemode_kernel.output.traceback import strip_ansi
 from codemode_kernel.runtime import Engine, Limits
 from codemode_kernel.session.cell import Cell
 from codemode_kernel.session.router import Toolbox
 from codemode_kernel.session.session import Session, SessionConfig
 
 pytestmark = pytest.mark.unit
+
+
+def plain(traceback: list[str]) -> list[str]:
+    """A traceback without its colour: the text underneath is the exact error text."""
+    return [strip_ansi(line) for line in traceback]
+
 
 MIB = 1024 * 1024
 NO_OUTPUT = {"total_lines": 0, "truncated_tokens": 0, "omitted_text_items": 0}
@@ -198,7 +205,8 @@ def test_failed_cell_is_an_error_output_and_an_error_reply(engine: Engine) -> No
         assert (run.reply["ename"], run.reply["evalue"]) == ("TypeError", "bad")
         (error,) = run.of_type("error")
         assert error["traceback"] == run.reply["traceback"]
-        assert error["traceback"][0] == "TypeError: bad" and "cell.js:2:" in error["traceback"][1]
+        lines = plain(error["traceback"])
+        assert lines[0] == "TypeError: bad" and "cell.js:2:" in lines[1]
         assert run.codemode["status"] == "failed"
         assert run.codemode["error_text"].startswith("TypeError: bad\n")
         assert run.texts == ["before"]
@@ -303,7 +311,7 @@ def test_wait_on_an_unknown_cell_fails_the_request(engine: Engine) -> None:
             "CellNotFound",
             "exec cell 999 not found",
         )
-        assert run.reply["traceback"] == ["CellNotFound: exec cell 999 not found"]
+        assert plain(run.reply["traceback"]) == ["CellNotFound: exec cell 999 not found"]
         assert run.codemode == {
             "cell_id": "999",
             "status": "failed",
@@ -344,7 +352,7 @@ def test_interrupt_terminates_the_observed_cell_only(engine: Engine) -> None:
         run = Run(await task, msg_id, h.recorder)
         assert run.status == "error"
         assert (run.reply["ename"], run.reply["evalue"]) == ("CellTerminated", "Script terminated")
-        assert run.reply["traceback"] == ["CellTerminated: Script terminated"]
+        assert plain(run.reply["traceback"]) == ["CellTerminated: Script terminated"]
         assert run.codemode["status"] == "terminated"
         assert run.texts == ["spinning"]
         assert h.session.get(other).state == "running"  # not observed: not interrupted
@@ -420,7 +428,7 @@ def test_pragma_errors_are_exec_errors(engine: Engine, code: str, evalue: str) -
     async def scenario(h: Harness) -> None:
         run = await h.run(code)
         assert (run.reply["ename"], run.reply["evalue"]) == ("ExecError", evalue)
-        assert run.of_type("error")[0]["traceback"] == [f"ExecError: {evalue}"]
+        assert plain(run.of_type("error")[0]["traceback"]) == [f"ExecError: {evalue}"]
         assert run.codemode["status"] == "failed" and run.codemode["error_text"] == evalue
         assert h.session.cells() == []
 
@@ -559,6 +567,6 @@ def test_a_request_the_kernel_failed_on_is_a_kernel_error_reply() -> None:
         "error_text": evalue,
     }
     (sent,) = recorder.sent
-    assert sent["msg_type"] == "error" and sent["content"]["traceback"] == [
+    assert sent["msg_type"] == "error" and plain(sent["content"]["traceback"]) == [
         f"KernelError: {evalue}"
     ]
