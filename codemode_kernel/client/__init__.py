@@ -1,7 +1,16 @@
-"""Clients: the asyncio agent client (`client`), its results and model-facing text (`results`),
-the tool runner, and the nbclient runner (`nbclient`)."""
+"""Clients: the asyncio agent client (`client`) over a transport (`connection`), routing by
+parent msg_id (`routing`), Python tools answering the cells' calls (`toolrunner`), results and
+model-facing text (`results`), and the nbclient runner (`nbclient`)."""
 
 from .client import CodeModeClient, CodeModeClientError
+from .connection import Connection, ZmqConnection
 from .results import ExecResult, Notification
 
-__all__ = ["CodeModeClient", "CodeModeClientError", "ExecResult", "Notification"]
+__all__ = [
+    "CodeModeClient",
+    "CodeModeClientError",
+    "Connection",
+    "ExecResult",
+    "Notification",
+    "ZmqConnection",
+]

@@ -1,10 +1,10 @@
 """Execute a notebook on the codemode kernel while Python functions answer its tool calls.
 
-nbclient drives the kernel and records outputs; this module adds the other half of SPEC §6 that
-a front end would do: right after the kernel starts (before the first cell) it opens the
-`codemode` comm with the tools' definitions, and while cells run it answers `tool_call` comm
-messages by running the tools on nbclient's own event loop (sync tools in worker threads, so a
-slow tool never stalls output collection).
+nbclient drives the kernel and records outputs; this module adds the other half of the
+`codemode` comm (docs/protocol.md) that a front end would do: right after the kernel starts
+(before the first cell) it opens the comm with the tools' definitions, and while cells run a
+`ToolRunner` answers `tool_call` comm messages by running the tools on nbclient's own event loop
+(sync tools in worker threads, so a slow tool never stalls output collection).
 
 nbclient only reads IOPub while a cell executes and keeps only messages parented to that cell's
 request. Tool calls are parented to the request observing their cell, so they arrive in time;
@@ -15,7 +15,6 @@ are answered then instead of being dropped.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator, Iterable
@@ -31,9 +30,8 @@ from nbclient.exceptions import CellExecutionComplete
 from nbformat import NotebookNode
 
 from ..protocol import COMM_TARGET, KERNEL_NAME
-from ..tools import Tool, tools_from
-from .client import answer_call
 from .mcp import ClientMCP, ToolOrServer, split_tools
+from .toolrunner import ToolRunner
 
 __all__ = ["CodeModeNotebookClient", "async_run_notebook", "run_notebook", "run_notebook_path"]
 
@@ -56,18 +54,19 @@ class CodeModeNotebookClient(NotebookClient):
     ) -> None:
         super().__init__(nb, km=km, **kw)
         plain, servers = split_tools(tools)
-        self.codemode_tools: dict[str, Tool] = {t.name: t for t in tools_from(plain)}
+        self._runner = ToolRunner(plain)
         self._mcp = ClientMCP(servers)  # run on nbclient's loop, opened with the kernel
+        #: The tools by name (the runner's own table).
+        self.codemode_tools = self._runner.tools
         self.register_timeout = register_timeout
         self.comm_id = uuid.uuid4().hex
-        self._calls: dict[str, asyncio.Task[None]] = {}
 
     @asynccontextmanager
     async def async_setup_kernel(self, **kwargs: Any) -> AsyncGenerator[None, None]:
         """nbclient's setup, plus our comm: opened before the first cell, closed after the last."""
         async with super().async_setup_kernel(**kwargs):
             try:
-                self.codemode_tools.update({t.name: t for t in await self._mcp.open()})
+                self._runner.add(await self._mcp.open())
                 await self._open_comm()
                 yield
             finally:
@@ -76,7 +75,7 @@ class CodeModeNotebookClient(NotebookClient):
 
     async def _open_comm(self) -> None:
         """Register the tools and wait for `tools_registered` (nobody else reads IOPub yet)."""
-        definitions = [tool.definition() for tool in self.codemode_tools.values()]
+        definitions = self._runner.definitions()
         self._send("comm_open", {"target_name": COMM_TARGET, "data": {"tools": definitions}})
         deadline = time.monotonic() + self.register_timeout
         while (left := deadline - time.monotonic()) > 0:
@@ -99,8 +98,7 @@ class CodeModeNotebookClient(NotebookClient):
         )
 
     def _close_comm(self) -> None:
-        for task in self._calls.values():
-            task.cancel()
+        self._runner.cancel_all()
         if self.kc is not None:
             self._send("comm_close", {"data": {}})
 
@@ -153,22 +151,10 @@ class CodeModeNotebookClient(NotebookClient):
         data = self._comm_data(msg)
         if data is None:
             return False
-        if data.get("type") == "tool_call":
-            call_id = str(data.get("call_id"))
-            task = asyncio.ensure_future(self._run_call(data))
-            self._calls[call_id] = task
-            task.add_done_callback(lambda _: self._forget(call_id))
-        elif data.get("type") == "tool_cancel":
-            running = self._calls.pop(str(data.get("call_id")), None)
-            if running is not None:
-                running.cancel()
+        self._runner.handle(data, self._answer)
         return True
 
-    def _forget(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
-
-    async def _run_call(self, call: dict[str, Any]) -> None:
-        reply = await answer_call(self.codemode_tools, call)
+    def _answer(self, reply: dict[str, Any]) -> None:
         if self.kc is not None:
             self._send("comm_msg", {"data": reply})
 
