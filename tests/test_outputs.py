@@ -1,7 +1,8 @@
 """Output shaping: the reference's truncation rules, MIME bundles, and the streaming shaper.
 
-The shaper's property tests compare against `truncate_text_items`, itself pinned to the
-expected strings of the reference's own Rust tests, so "exact rebuild" means exact.
+The shaper's property tests feed what it sends through the client's own `OutputCollector` and
+compare the items it rebuilds against `truncate_text_items`, itself pinned to the expected
+strings of the Rust tests of Codex's code mode, so "exact rebuild" means exact.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from codemode_kernel.client.results import ExecResult, OutputCollector, image_item
 from codemode_kernel.output.items import ImageItem, Item, Stream, TextItem
 from codemode_kernel.output.messages import (
     INVALID_IMAGE_TEXT,
@@ -31,7 +33,7 @@ from codemode_kernel.output.messages import (
     text_output,
     truncated_output,
 )
-from codemode_kernel.output.shaper import ObservationShaper
+from codemode_kernel.output.shaper import ObservationShaper, OutputStats
 from codemode_kernel.output.truncation import (
     approx_tokens,
     count_lines,
@@ -367,6 +369,24 @@ def _is_text(output: Output) -> bool:
     return _codemode(output)["type"] in ("text", "console")
 
 
+def _collect(outputs: list[Output], stats: OutputStats) -> ExecResult:
+    """What the client makes of these outputs: each one as the IOPub message the kernel sends,
+    fed to the client's collector, then the execute_reply metadata with the shaper's stats."""
+    collector = OutputCollector("7")
+    for msg_type, content in outputs:
+        collector.feed({"msg_type": msg_type, "content": content})
+    meta = {"cell_id": "7", "status": "completed", "wall_time_s": 0.0, "output": stats.as_dict()}
+    reply = {"content": {"status": "ok"}, "metadata": {"codemode": meta}}
+    return collector.finish(reply, 0.0)
+
+
+def _shown(item: Item) -> Item:
+    """An item as it comes back to a client: images through their MIME bundle."""
+    if isinstance(item, ImageItem):
+        return image_item(image_bundle(item.image_url), item.detail)
+    return item
+
+
 def _check_shaper(items: list[Item], max_tokens: int) -> None:
     fed, finished, stats = _shape(items, max_tokens)
     outputs = [out for batch in fed for out in batch] + finished
@@ -380,30 +400,24 @@ def _check_shaper(items: list[Item], max_tokens: int) -> None:
     expected = truncate_text_items(texts, max_tokens)
     assert stats.total_lines == count_lines(join_texts(texts))
     markers = [i for i, out in enumerate(outputs) if _codemode(out)["type"] == "truncated"]
+    result = _collect(outputs, stats)
+    assert result.status == "completed" and result.total_lines == stats.total_lines
     if expected == texts:
         assert not markers and stats.truncated_tokens == 0 and stats.omitted_text_items == 0
-        rebuilt: list[Item | None] = []  # None stands for an image
-        for out in outputs:
-            meta = _codemode(out)
-            stream = out[1]["name"] if out[0] == "stream" else None
-            if meta["type"] == "image":
-                rebuilt.append(None)
-            elif meta.get("cut") == "tail":
-                previous = rebuilt.pop()
-                assert isinstance(previous, TextItem)
-                rebuilt.append(TextItem(previous.text + _piece_text(out), stream))
-            else:
-                rebuilt.append(TextItem(_piece_text(out), stream))
-        assert rebuilt == [None if isinstance(i, ImageItem) else i for i in items]
+        # Every item whole again, head and tail pieces joined, in the order it was produced.
+        assert result.model_items is None and result.truncated_tokens == 0
+        assert result.items == [_shown(item) for item in items]
         return
     assert len(markers) == 1
     (marker,) = markers
-    head = join_texts(_piece_text(out) for out in outputs[:marker] if _is_text(out))
-    tail = "\n".join(_piece_text(out) for out in outputs[marker + 1 :] if _is_text(out))
     k = stats.truncated_tokens
     assert _piece_text(outputs[marker]) == f"…{k} tokens truncated…"
-    rebuilt_text = f"Total output lines: {stats.total_lines}\n\n{head}…{k} tokens truncated…{tail}"
-    assert rebuilt_text == expected[0]
+    # The client rebuilds the reference's one truncated text item, the images kept around it.
+    assert result.model_items is not None and result.truncated_tokens == k
+    rebuilt = [i for i in result.model_items if isinstance(i, TextItem) and i.text == expected[0]]
+    assert len(rebuilt) == 1
+    others = [item for item in result.model_items if item is not rebuilt[0]]
+    assert others == [_shown(image) for image in images]
     # The head went out live, the marker and everything after it only at finish().
     assert outputs[marker:] == finished
     assert stats.omitted_text_items == _expected_omitted(texts, max_tokens)
