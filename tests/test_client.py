@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,13 +57,28 @@ class Loop:
 
 
 class Probe:
-    """What the tools saw, for assertions; reset per test."""
+    """What the tools and callbacks saw, for assertions; reset per test.
+
+    They run on the client's loop thread and the tests on theirs, so every record goes through
+    `add`, which wakes a test waiting in `until`.
+    """
 
     def __init__(self) -> None:
         self.cancelled: list[str] = []
         self.started: list[str] = []
         self.events: list[tuple[str, str]] = []
         self.notified: list[tuple[str, str]] = []
+        self.changed = threading.Condition()
+
+    def add(self, into: list[T], value: T) -> None:
+        with self.changed:
+            into.append(value)
+            self.changed.notify_all()
+
+    def until(self, done: Callable[[], bool], timeout: float = 3.0) -> None:
+        """Block until `done()` holds (it is checked under the lock) or `timeout` passed."""
+        with self.changed:
+            self.changed.wait_for(done, timeout)
 
 
 PROBE = Probe()
@@ -82,11 +97,11 @@ def blocking_echo(text: str, seconds: float = 0.0) -> str:
 
 async def sleepy(label: str, seconds: float) -> str:
     """An async tool that sleeps, and records being cancelled."""
-    PROBE.started.append(label)
+    PROBE.add(PROBE.started, label)
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
-        PROBE.cancelled.append(label)
+        PROBE.add(PROBE.cancelled, label)
         raise
     return label
 
@@ -114,12 +129,12 @@ def loop() -> Iterator[Loop]:
 @pytest.fixture(scope="module")
 def client(loop: Loop) -> Iterator[CodeModeClient]:
     async def on_event(cell_id: str, event: str) -> None:  # async callbacks are awaited
-        PROBE.events.append((cell_id, event))
+        PROBE.add(PROBE.events, (cell_id, event))
 
     opened = loop.run(
         CodeModeClient.start(
             tools=[add, blocking_echo, sleepy, fail, not_json, SHOUT],
-            on_notify=lambda cell_id, text: PROBE.notified.append((cell_id, text)),
+            on_notify=lambda cell_id, text: PROBE.add(PROBE.notified, (cell_id, text)),
             on_event=on_event,
         ).open()
     )
@@ -134,13 +149,12 @@ def fresh_probe() -> None:
 
 def events_of(cell_id: str, count: int) -> list[str]:
     """The cell events `on_event` got for a cell, once `count` arrived (callbacks are tasks)."""
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        events = [event for cid, event in PROBE.events if cid == cell_id]
-        if len(events) >= count:
-            return events
-        time.sleep(0.01)
-    return [event for cid, event in PROBE.events if cid == cell_id]
+
+    def of_cell() -> list[str]:
+        return [event for cid, event in PROBE.events if cid == cell_id]
+
+    PROBE.until(lambda: len(of_cell()) >= count)
+    return of_cell()
 
 
 def run(loop: Loop, client: CodeModeClient, source: str, **options: Any) -> ExecResult:
@@ -331,11 +345,10 @@ def test_requests_are_served_in_order(loop: Loop, client: CodeModeClient) -> Non
     so the second is served after the first collected the completion and sees a closed cell."""
     r = run(loop, client, "await new Promise(r => setTimeout(r, 400)); 1", yield_time_ms=0)
 
-    async def both() -> tuple[ExecResult, ExecResult]:
-        first = asyncio.ensure_future(client.wait(str(r.cell_id)))
-        await asyncio.sleep(0.05)
-        second = await client.wait(str(r.cell_id))
-        return await first, second
+    async def both() -> list[ExecResult]:
+        # gather starts the tasks in order, and each sends its request before its first await,
+        # so the first wait is on the wire before the second.
+        return await asyncio.gather(client.wait(str(r.cell_id)), client.wait(str(r.cell_id)))
 
     first, second = loop.run(both())
     assert first.status == "completed" and first.result == 1
@@ -347,16 +360,13 @@ def test_requests_are_served_in_order(loop: Loop, client: CodeModeClient) -> Non
 
 
 def test_concurrent_requests_from_two_tasks(loop: Loop, client: CodeModeClient) -> None:
-    async def both() -> tuple[ExecResult, ExecResult]:
-        slow = asyncio.ensure_future(
-            client.exec(
-                'text("slow"); await tools.sleepy({label: "s", seconds: 0.6}); "s"',
-                yield_time_ms=200,
-            )
+    async def both() -> list[ExecResult]:
+        slow = client.exec(
+            'text("slow"); await tools.sleepy({label: "s", seconds: 0.6}); "s"',
+            yield_time_ms=200,
         )
-        await asyncio.sleep(0.05)
-        fast = await client.exec('text("fast"); await tools.add({a: 1, b: 1})')
-        return await slow, fast
+        fast = client.exec('text("fast"); await tools.add({a: 1, b: 1})')
+        return await asyncio.gather(slow, fast)  # sent in this order (see above)
 
     slow, fast = loop.run(both())
     assert slow.status == "running" and slow.items == [TextItem("slow")]
@@ -403,9 +413,7 @@ def test_tool_cancel_cancels_the_running_python_tool(loop: Loop, client: CodeMod
     r = run(loop, client, 'await tools.sleepy({label: "held", seconds: 30})', yield_time_ms=100)
     assert r.status == "running"
     loop.run(client.terminate(str(r.cell_id)))
-    deadline = time.monotonic() + 3
-    while len(PROBE.cancelled) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    PROBE.until(lambda: len(PROBE.cancelled) >= 2)
     assert PROBE.started == ["orphan", "held"]
     assert PROBE.cancelled == ["orphan", "held"]
 
@@ -466,9 +474,10 @@ def test_connect_to_a_kernel_started_elsewhere(loop: Loop, tmp_path: Any) -> Non
             async with CodeModeClient.connect(km.connection_file) as c:
                 assert (await c.exec("typeof tools.where")).result == "undefined"
                 assert (await c.wait(str(background.cell_id))).result == 7  # cells live on
-                pending = asyncio.ensure_future(c.exec("while (true) {}", yield_time_ms=60_000))
-                await asyncio.sleep(0.3)
-                km.shutdown_kernel(now=True)
+                spin = 'notify("spinning"); while (true) {}'
+                pending = asyncio.ensure_future(c.exec(spin, yield_time_ms=60_000))
+                assert (await asyncio.wait_for(c.notifications.get(), 10)).text == "spinning"
+                km.shutdown_kernel(now=True)  # with the request in flight
                 with pytest.raises(CodeModeClientError, match="died"):
                     await asyncio.wait_for(pending, 10)
 
