@@ -73,7 +73,7 @@ class Kernel:
         msg_id = self.kc.execute(code)
         return self.collect(msg_id, timeout, on_message)
 
-    # -- raw comm messages (SPEC §6), as a client program would send them --------------------
+    # -- raw comm messages (docs/protocol.md), as a client program would send them ------------
 
     def open_comm(self, data: dict[str, Any] | None = None, target: str = "codemode") -> str:
         comm_id = uuid.uuid4().hex

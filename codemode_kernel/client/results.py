@@ -1,12 +1,13 @@
 """What a client gets back: `ExecResult` (one observation, with the model-facing items rebuilt
 from IOPub) and `Notification`.
 
-The kernel speaks Jupyter (display_data, stream, execute_result, error), but an agent needs the
-reference's content items, exactly as Codex would have handed them to a model. Every cell output
-carries `metadata.codemode` (SPEC §4), so the pieces can be told apart and put back together:
-text displays and console lines are text items, image displays are image items, and the
-truncation the kernel applied while streaming (`output.shaper.ObservationShaper`) is undone into the
-reference's single `Total output lines: …` item.
+The kernel speaks Jupyter (display_data, stream, execute_result, error), but an agent needs
+Codex code mode's content items ("the reference's" below), exactly as Codex would have handed
+them to a model. Every cell output carries `metadata.codemode` (docs/protocol.md), so the
+pieces can be told apart and put back together: text displays and console lines are text
+items, image displays are image items, and the truncation the kernel applied while streaming
+(`output.shaper.ObservationShaper`) is undone into the reference's single
+`Total output lines: …` item.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from ..protocol import METADATA_KEY, CellStatus, status_line, truncated_header, 
 Status = CellStatus
 ModelItem = dict[str, str]
 
-#: The reference's answer to an empty `exec` (reference §1.2, step 1); the kernel itself treats an
-#: empty cell as a Jupyter no-op, so the client answers this one without asking the kernel.
+#: The reference's answer to an empty `exec` (docs/cells.md, last section); the kernel itself
+#: treats an empty cell as a Jupyter no-op, so the client answers this one without asking it.
 EMPTY_SOURCE_ERROR = (
     "exec expects raw JavaScript source text (non-empty). Provide JS only, optionally with "
     'first-line `// @exec: {"yield_time_ms": 10000, "max_output_tokens": 1000}`.'
@@ -42,7 +43,7 @@ _OUTPUT_TYPES = frozenset({"display_data", "stream", "execute_result", "error"})
 @dataclass(frozen=True)
 class Notification:
     """One `notify(...)` from a cell. It reaches the client at once, whoever observes the cell,
-    and is not part of any observation's output (reference §2.6)."""
+    and is not part of any observation's output (docs/protocol.md, the `notify` message)."""
 
     cell_id: str
     text: str
@@ -93,7 +94,7 @@ class ExecResult:
 
     @property
     def status_line(self) -> str:
-        """The first line of the reference's header (reference §1.3)."""
+        """The first line of the reference's header (docs/cells.md, the model-facing text)."""
         return status_line(self.status, str(self.cell_id))
 
     def to_model_output(self) -> list[ModelItem]:
