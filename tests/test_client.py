@@ -29,7 +29,8 @@ from codemode_kernel.output.truncation import model_header, truncate_text_items
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwA"
     "FBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -511,3 +512,20 @@ def test_the_agent_loop_example_runs() -> None:
     assert "── model → wait" in out and '{"cell_id": "3"}' in out
     assert "── notification from cell 3" in out
     assert out.rstrip().endswith("notes 1, 3 cover yielding; the handbook has 101 words")
+
+
+def test_the_readme_agent_snippet_runs_as_a_script(tmp_path: Path) -> None:
+    """The README's client example, pasted into a file as it stands, against a real kernel."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Programs and agents")[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    status, model_output, description = proc.stdout.splitlines()
+    assert status == "completed [TextItem(text='42', stream=None)]"
+    assert model_output.startswith("[{'type': 'input_text', 'text': 'Script completed\\nWall time ")
+    assert model_output.endswith("{'type': 'input_text', 'text': '42'}]")
+    assert description.startswith("Run JavaScript code to orchestrate/compose tool calls")
