@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clientkit import Loop, open_client
 
+from codemode_kernel.client import CodeModeClient
 from codemode_kernel.install import install
 
 
@@ -19,3 +22,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(data), os.environ.get("JUPYTER_PATH", "")) if p
     )
+
+
+@pytest.fixture(scope="session")
+def loop() -> Iterator[Loop]:
+    """The client tests' event loop, on its own thread."""
+    runner = Loop()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def client(loop: Loop) -> Iterator[CodeModeClient]:
+    """One client on one kernel for every client test (see `clientkit`)."""
+    opened = open_client(loop)
+    yield opened
+    loop.run(opened.close())

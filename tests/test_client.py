@@ -1,36 +1,21 @@
-"""`CodeModeClient` against real kernels: requests, Python tools, and model output byte for byte.
-
-One kernel serves the module (starting one costs about two seconds). The client lives on an event
-loop in a background thread, so plain pytest functions can drive it without an async plugin, the
-way a program that owns its own loop would.
-"""
+"""`CodeModeClient` against a real kernel: exec, its items and results, truncation, yield, wait
+and terminate, request errors, and concurrent requests, with model output byte for byte."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
-from jupyter_client.manager import KernelManager
+from clientkit import PROBE, Loop, events_of, header, run, texts
 
-from codemode_kernel import Tool
-from codemode_kernel.client import CodeModeClient, CodeModeClientError, Notification
+from codemode_kernel.client import CodeModeClient
 from codemode_kernel.client.results import EMPTY_SOURCE_ERROR, ExecResult
 from codemode_kernel.output.items import ImageItem, TextItem
-from codemode_kernel.output.truncation import model_header, truncate_text_items
+from codemode_kernel.output.truncation import truncate_text_items
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwA"
     "FBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -38,137 +23,9 @@ PNG = (
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"/>'
 
 
-class Loop:
-    """An event loop on its own thread; `run` blocks until a coroutine is done there."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-# --- the tools ----------------------------------------------------------------------------
-
-
-class Probe:
-    """What the tools and callbacks saw, for assertions; reset per test.
-
-    They run on the client's loop thread and the tests on theirs, so every record goes through
-    `add`, which wakes a test waiting in `until`.
-    """
-
-    def __init__(self) -> None:
-        self.cancelled: list[str] = []
-        self.started: list[str] = []
-        self.events: list[tuple[str, str]] = []
-        self.notified: list[tuple[str, str]] = []
-        self.changed = threading.Condition()
-
-    def add(self, into: list[T], value: T) -> None:
-        with self.changed:
-            into.append(value)
-            self.changed.notify_all()
-
-    def until(self, done: Callable[[], bool], timeout: float = 3.0) -> None:
-        """Block until `done()` holds (it is checked under the lock) or `timeout` passed."""
-        with self.changed:
-            self.changed.wait_for(done, timeout)
-
-
-PROBE = Probe()
-
-
-def add(a: float, b: float) -> float:
-    """Add two numbers."""
-    return a + b
-
-
-def blocking_echo(text: str, seconds: float = 0.0) -> str:
-    """A sync tool that blocks its worker thread (never the client's loop)."""
-    time.sleep(seconds)
-    return text
-
-
-async def sleepy(label: str, seconds: float) -> str:
-    """An async tool that sleeps, and records being cancelled."""
-    PROBE.add(PROBE.started, label)
-    try:
-        await asyncio.sleep(seconds)
-    except asyncio.CancelledError:
-        PROBE.add(PROBE.cancelled, label)
-        raise
-    return label
-
-
-def fail(message: str) -> None:
-    """Always raises."""
-    raise ValueError(message)
-
-
-def not_json() -> Any:
-    """Returns something JSON cannot carry."""
-    return {1, 2}
-
-
-SHOUT = Tool("shout", "Upper-case a string.", lambda text: text.upper(), kind="freeform")
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    runner = Loop()
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def client(loop: Loop) -> Iterator[CodeModeClient]:
-    async def on_event(cell_id: str, event: str) -> None:  # async callbacks are awaited
-        PROBE.add(PROBE.events, (cell_id, event))
-
-    opened = loop.run(
-        CodeModeClient.start(
-            tools=[add, blocking_echo, sleepy, fail, not_json, SHOUT],
-            on_notify=lambda cell_id, text: PROBE.add(PROBE.notified, (cell_id, text)),
-            on_event=on_event,
-        ).open()
-    )
-    yield opened
-    loop.run(opened.close())
-
-
 @pytest.fixture(autouse=True)
 def fresh_probe() -> None:
     PROBE.__init__()  # type: ignore[misc]
-
-
-def events_of(cell_id: str, count: int) -> list[str]:
-    """The cell events `on_event` got for a cell, once `count` arrived (callbacks are tasks)."""
-
-    def of_cell() -> list[str]:
-        return [event for cid, event in PROBE.events if cid == cell_id]
-
-    PROBE.until(lambda: len(of_cell()) >= count)
-    return of_cell()
-
-
-def run(loop: Loop, client: CodeModeClient, source: str, **options: Any) -> ExecResult:
-    return loop.run(client.exec(source, **options))
-
-
-def header(result: ExecResult, status: str) -> dict[str, str]:
-    """The header item, with the wall time the client measured for this result."""
-    return {"type": "input_text", "text": model_header(status, result.wall_time_s)}
-
-
-def texts(*values: str) -> list[dict[str, str]]:
-    return [{"type": "input_text", "text": v} for v in values]
 
 
 # --- exec and its items -------------------------------------------------------------------
@@ -374,158 +231,3 @@ def test_concurrent_requests_from_two_tasks(loop: Loop, client: CodeModeClient) 
     assert fast.status == "completed" and fast.items == [TextItem("fast"), TextItem("2")]
     done = loop.run(client.wait(str(slow.cell_id)))
     assert done.status == "completed" and done.result == "s"
-
-
-# --- tools --------------------------------------------------------------------------------
-
-
-def test_sync_and_async_tools_run_concurrently(loop: Loop, client: CodeModeClient) -> None:
-    r = run(
-        loop,
-        client,
-        "await Promise.all([\n"
-        '  tools.blocking_echo({text: "sync", seconds: 0.4}),\n'
-        '  tools.sleepy({label: "async", seconds: 0.4}),\n'
-        '  tools.shout("freeform"),\n])',
-    )
-    assert r.result == ["sync", "async", "FREEFORM"]
-    assert r.wall_time_s < 0.75  # in parallel, not one after the other
-
-
-def test_a_raising_tool_rejects_with_its_message(loop: Loop, client: CodeModeClient) -> None:
-    r = run(
-        loop,
-        client,
-        'const a = await tools.fail({message: "no such page"}).catch(e => [typeof e, e]);\n'
-        "const b = await tools.not_json().catch(e => e);\n[a, b]",
-    )
-    assert r.result == [
-        ["string", "no such page"],
-        "tool `not_json` returned a value that is not JSON: set",
-    ]
-    r = run(loop, client, 'await tools.fail({message: "uncaught"})')
-    assert r.status == "failed" and r.error_text == "uncaught"
-    assert r.to_model_output()[-1] == texts("Script error:\nuncaught")[0]
-
-
-def test_tool_cancel_cancels_the_running_python_tool(loop: Loop, client: CodeModeClient) -> None:
-    r = run(loop, client, 'tools.sleepy({label: "orphan", seconds: 30}); text("bye")')
-    assert r.status == "completed" and r.items == [TextItem("bye")]
-    r = run(loop, client, 'await tools.sleepy({label: "held", seconds: 30})', yield_time_ms=100)
-    assert r.status == "running"
-    loop.run(client.terminate(str(r.cell_id)))
-    PROBE.until(lambda: len(PROBE.cancelled) >= 2)
-    assert PROBE.started == ["orphan", "held"]
-    assert PROBE.cancelled == ["orphan", "held"]
-
-
-def test_notifications_queue_and_callbacks(loop: Loop, client: CodeModeClient) -> None:
-    async def drain() -> list[Notification]:
-        found = []
-        while not client.notifications.empty():
-            found.append(client.notifications.get_nowait())
-        return found
-
-    loop.run(drain())
-    r = run(loop, client, 'notify("first"); notify({n: 2}); text("out")')
-    cid = str(r.cell_id)
-    assert r.items == [TextItem("out")]  # notify displays are not items
-    assert loop.run(drain()) == [Notification(cid, "first"), Notification(cid, '{"n":2}')]
-    assert PROBE.notified == [(cid, "first"), (cid, '{"n":2}')]
-    assert events_of(cid, 2) == ["completed", "closed"]
-
-
-def test_describe_and_register(loop: Loop, client: CodeModeClient) -> None:
-    description = loop.run(client.describe())
-    assert "Run JavaScript code to orchestrate/compose tool calls" in description["exec"]
-    assert "add(args: { a: number; b: number; }): Promise<number>" in description["exec"]
-    assert "shout(input: string)" in description["exec"]
-    assert (
-        "- Use `wait` only after `exec` returns `Script running with cell ID ...`."
-        in (description["wait"])
-    )
-
-    def late(x: int) -> int:
-        """Registered after the client opened."""
-        return x * 3
-
-    assert loop.run(client.register([late])) == ["late"]
-    assert run(loop, client, "await tools.late({x: 5})").result == 15
-
-
-# --- other kernels ------------------------------------------------------------------------
-
-
-def test_connect_to_a_kernel_started_elsewhere(loop: Loop, tmp_path: Any) -> None:
-    km = KernelManager(kernel_name="codemode", connection_file=str(tmp_path / "kernel.json"))
-    km.start_kernel()
-    try:
-
-        def where() -> str:
-            """Which client answered."""
-            return "connected client"
-
-        async def session() -> None:
-            async with CodeModeClient.connect(km.connection_file, tools=[where]) as c:
-                assert (await c.exec("await tools.where()")).result == "connected client"
-                background = await c.exec(
-                    "await new Promise(r => setTimeout(r, 300)); 7", yield_time_ms=0
-                )
-            assert km.is_alive()  # closing a connected client leaves the kernel running
-            async with CodeModeClient.connect(km.connection_file) as c:
-                assert (await c.exec("typeof tools.where")).result == "undefined"
-                assert (await c.wait(str(background.cell_id))).result == 7  # cells live on
-                spin = 'notify("spinning"); while (true) {}'
-                pending = asyncio.ensure_future(c.exec(spin, yield_time_ms=60_000))
-                assert (await asyncio.wait_for(c.notifications.get(), 10)).text == "spinning"
-                km.shutdown_kernel(now=True)  # with the request in flight
-                with pytest.raises(CodeModeClientError, match="died"):
-                    await asyncio.wait_for(pending, 10)
-
-        loop.run(session())
-    finally:
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
-
-
-def test_a_kernel_without_the_comm_fails_clearly(loop: Loop) -> None:
-    started = time.monotonic()
-    with pytest.raises(CodeModeClientError, match="no such comm target"):
-        loop.run(CodeModeClient.start(kernel_name="python3", register_timeout=5).open())
-    assert time.monotonic() - started < 20
-
-
-def test_the_agent_loop_example_runs() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / "agent_loop.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    assert "word_count(args: { section: string; }): Promise<number>" in out
-    assert (
-        '"text": "Script error:\\nno section `preface`; sections: intro, lifecycle, tools"' in out
-    )
-    assert '"text": "Script running with cell ID 3\\nWall time' in out
-    assert "── model → wait" in out and '{"cell_id": "3"}' in out
-    assert "── notification from cell 3" in out
-    assert out.rstrip().endswith("notes 1, 3 cover yielding; the handbook has 101 words")
-
-
-def test_the_readme_agent_snippet_runs_as_a_script(tmp_path: Path) -> None:
-    """The README's client example, pasted into a file as it stands, against a real kernel."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Programs and agents")[1]
-    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
-    script = tmp_path / "snippet.py"
-    script.write_text(snippet, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    assert proc.returncode == 0, proc.stderr
-    status, model_output, description = proc.stdout.splitlines()
-    assert status == "completed [TextItem(text='42', stream=None)]"
-    assert model_output.startswith("[{'type': 'input_text', 'text': 'Script completed\\nWall time ")
-    assert model_output.endswith("{'type': 'input_text', 'text': '42'}]")
-    assert description.startswith("Run JavaScript code to orchestrate/compose tool calls")
