@@ -202,6 +202,32 @@ def test_the_client_runs_over_any_connection(loop: Loop) -> None:
     assert connection.inner.km is not None and not loop.run(connection.inner.km.is_alive())
 
 
+class BreakingConnection(RecordingConnection):
+    """A transport that breaks (raises out of `run`) when the kernel echoes a cell's source."""
+
+    async def run(self, deliver: Deliver) -> CodeModeClientError:
+        def breaking(channel: Channel, msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "execute_input":
+                raise OSError("the socket went away")
+            deliver(channel, msg)
+
+        return await self.inner.run(breaking)
+
+
+def test_a_transport_that_breaks_fails_the_requests_in_flight(loop: Loop) -> None:
+    connection = BreakingConnection(ZmqConnection.start())
+
+    async def session() -> None:
+        async with CodeModeClient(connection) as c:
+            with pytest.raises(CodeModeClientError, match="the socket went away"):
+                await asyncio.wait_for(c.exec("1"), 10)
+            with pytest.raises(CodeModeClientError, match="lost the connection"):
+                await c.exec("2")  # the client stays dead, and says why
+
+    loop.run(session())
+    assert connection.inner.km is not None and not loop.run(connection.inner.km.is_alive())
+
+
 def test_a_kernel_without_the_comm_fails_clearly(loop: Loop) -> None:
     started = time.monotonic()
     with pytest.raises(CodeModeClientError, match="no such comm target"):

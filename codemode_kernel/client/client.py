@@ -6,10 +6,11 @@ model, while the client answers the cells' nested tool calls by running Python c
 the same kernel also serves notebooks at the same time; how the messages travel is the
 `Connection`'s business (`connection.py`).
 
-The connection delivers every message to `_route`, which routes by parent msg_id: shell replies
-to the request waiting for them, IOPub output to that request's collector, and `codemode` comm
-messages to the tool runner, the notification queue and the callbacks. Requests may therefore be
-issued concurrently from several tasks; the kernel answers each on its own.
+The connection delivers every message to `Routes` (`routing.py`), which routes by parent msg_id:
+shell replies to the request waiting for them, IOPub output to that request's collector, and
+`codemode` comm messages back here, for the tool runner, the notification queue and the
+callbacks. Requests may therefore be issued concurrently from several tasks; the kernel answers
+each on its own.
 """
 
 from __future__ import annotations
@@ -281,8 +282,13 @@ class CodeModeClient:
 
     async def _read(self) -> None:
         """Route until the connection is lost; then every pending request fails with why."""
-        self._dead = await self.connection.run(self._route)
-        self._routes.fail(self._dead)
+        try:
+            error = await self.connection.run(self._route)
+        except Exception as exc:  # a transport that breaks must not leave requests waiting
+            log.exception("codemode client: the connection failed")
+            error = CodeModeClientError(f"lost the connection to the kernel: {exc}")
+        self._dead = error
+        self._routes.fail(error)
 
     def _route(self, channel: Channel, msg: Message) -> None:
         try:
