@@ -125,3 +125,13 @@ def test_the_docs_stand_alone() -> None:
     for name, text in {**PAGES, "README.md": (ROOT / "README.md").read_text()}.items():
         assert "SPEC" not in text and "§" not in text, name
         assert "reference/" not in text, name
+
+
+def test_files_the_docs_name_exist() -> None:
+    pages = {**PAGES, "README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    named = {m for text in pages.values() for m in re.findall(r"`([\w/]+\.py)`", text)}
+    named.discard("codemode_kernel_config.py")  # the user's own config file
+    assert len(named) >= 20
+    files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py") if ".venv" not in p.parts]
+    for name in named:
+        assert any(f == name or f.endswith("/" + name) for f in files), name

@@ -50,7 +50,8 @@ class Connection(Protocol):
         """Send a shell message; returns its msg_id, which the answers will be parented to.
 
         It must not yield to the loop: the caller registers its waiter after the send, and
-        nothing may be delivered in between.
+        nothing may be delivered in between. A transport whose writes are asynchronous (a
+        websocket) makes the message and its id here and writes it from a task of its own.
         """
 
     async def run(self, deliver: Deliver) -> CodeModeClientError:
