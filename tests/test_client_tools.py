@@ -5,6 +5,7 @@ test's own, and the shipped examples (`examples/agent_loop.py`, the README snipp
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -254,18 +255,32 @@ def test_the_agent_loop_example_runs() -> None:
     assert out.rstrip().endswith("notes 1, 3 cover yielding; the handbook has 101 words")
 
 
-def test_the_readme_agent_snippet_runs_as_a_script(tmp_path: Path) -> None:
-    """The README's client example, pasted into a file as it stands, against a real kernel."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Programs and agents")[1]
-    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
-    script = tmp_path / "snippet.py"
-    script.write_text(snippet, encoding="utf-8")
+def _run_readme_example(section: str, tmp_path: Path) -> list[str]:
+    """The first Python block under README heading `section`, run as pasted into a file, from
+    the repository root; returns its stdout lines."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8").split(f"## {section}\n")[1]
+    script = tmp_path / "example.py"
+    script.write_text(text.split("```python\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     proc = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},  # `python` in the MCP example is this one
     )
     assert proc.returncode == 0, proc.stderr
-    status, model_output, description = proc.stdout.splitlines()
+    return proc.stdout.splitlines()
+
+
+def test_the_readme_agent_example_runs_as_a_script(tmp_path: Path) -> None:
+    status, model_output, description = _run_readme_example("Programs and agents", tmp_path)
     assert status == "completed [TextItem(text='42', stream=None)]"
     assert model_output.startswith("[{'type': 'input_text', 'text': 'Script completed\\nWall time ")
     assert model_output.endswith("{'type': 'input_text', 'text': '42'}]")
     assert description.startswith("Run JavaScript code to orchestrate/compose tool calls")
+
+
+def test_the_readme_mcp_example_runs_as_a_script(tmp_path: Path) -> None:
+    assert _run_readme_example("MCP", tmp_path) == ["[TextItem(text='hi', stream=None)]"]

@@ -1,4 +1,4 @@
-"""MCP servers in a client's `tools=[...]` (SPEC §10, client side).
+"""MCP servers in a client's `tools=[...]` (the README's MCP section, client side).
 
 The client process runs the MCP sessions, on its own event loop, and their tools join the
 client's Python tools: the kernel sees ordinary comm tools named `mcp__{server}__{tool}` and
