@@ -1,6 +1,7 @@
-"""Clients: the asyncio agent client (`client`) over a transport (`connection`), routing by
-parent msg_id (`routing`), Python tools answering the cells' calls (`toolrunner`), results and
-model-facing text (`results`), and the nbclient runner (`nbclient`)."""
+"""Clients: the asyncio agent client (`client`) over a transport (`connection`), the requests it
+sends (`requests`), routing by parent msg_id (`routing`), Python tools and MCP servers answering
+the cells' calls (`toolrunner`, `mcp`), results and model-facing text (`results`), and the
+nbclient runner (`nbclient`)."""
 
 from .client import CodeModeClient, CodeModeClientError
 from .connection import Connection, ZmqConnection

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 import uuid
@@ -28,10 +27,11 @@ from typing import Any
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
-from ..protocol import COMM_TARGET, EXEC_PRAGMA, KERNEL_NAME
+from ..protocol import COMM_TARGET, KERNEL_NAME
 from ..tools import tools_from
 from .connection import Channel, CodeModeClientError, Connection, Message, ZmqConnection
 from .mcp import ClientMCP, ToolOrServer, split_tools
+from .requests import exec_source, execute_content, terminate_cell, wait_cell
 from .results import EMPTY_SOURCE_ERROR, ExecResult, Notification
 from .routing import Routes
 from .toolrunner import ToolLike, ToolRunner
@@ -197,28 +197,21 @@ class CodeModeClient:
         The options become the first-line `// @exec:` pragma; a source that already starts with
         one cannot take options too (ValueError), since the kernel would see two pragmas.
         """
-        options = {"yield_time_ms": yield_time_ms, "max_output_tokens": max_output_tokens}
-        given = {key: value for key, value in options.items() if value is not None}
-        if given:
-            if source.split("\n", 1)[0].lstrip().startswith(EXEC_PRAGMA):
-                raise ValueError("the source already starts with a `// @exec:` pragma")
-            source = f"{EXEC_PRAGMA} {json.dumps(given)}\n{source}"
-        elif not source.strip():  # the reference's answer; the kernel would take it as a no-op
+        code = exec_source(source, yield_time_ms, max_output_tokens)
+        if not code.strip():  # the reference's answer; the kernel would take it as a no-op
             return ExecResult.refused("ExecError", EMPTY_SOURCE_ERROR)
-        return await self._execute(source, None)
+        return await self._execute(code, None)
 
     async def wait(
         self, cell_id: str | int, yield_time_ms: int | None = None, max_tokens: int | None = None
     ) -> ExecResult:
         """Observe a yielded cell again: its new output, or its completion (`%wait`)."""
-        options = {"--yield-time-ms": yield_time_ms, "--max-tokens": max_tokens}
-        code = f"%wait {_cell_arg(cell_id)}"
-        code += "".join(f" {name} {value}" for name, value in options.items() if value is not None)
+        code = wait_cell(cell_id, yield_time_ms, max_tokens)
         return await self._execute(code, str(cell_id))
 
     async def terminate(self, cell_id: str | int) -> ExecResult:
         """Stop a cell; `Script terminated` with its undelivered output (`%terminate`)."""
-        return await self._execute(f"%terminate {_cell_arg(cell_id)}", str(cell_id))
+        return await self._execute(terminate_cell(cell_id), str(cell_id))
 
     async def describe(self) -> dict[str, str]:
         """The exec and wait tool descriptions, with a declaration per registered tool."""
@@ -236,16 +229,7 @@ class CodeModeClient:
 
     async def _execute(self, code: str, cell_id: str | None) -> ExecResult:
         self._require_open()
-        content = {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            # ipykernel aborts the queued requests after an error unless told not to, and
-            # ours come from independent tasks.
-            "stop_on_error": False,
-        }
+        content = execute_content(code)
         started = time.monotonic()
         return await self._routes.result(self._post("execute_request", content), cell_id, started)
 
@@ -338,12 +322,3 @@ class CodeModeClient:
             task = asyncio.ensure_future(outcome)
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-
-
-def _cell_arg(cell_id: str | int) -> str:
-    """A cell id as one magic argument; ids are the kernel's "1", "2", … so this only guards
-    against a caller passing something that would split into several arguments."""
-    text = str(cell_id)
-    if not text or len(text.split()) != 1 or text != text.strip():
-        raise ValueError(f"not a cell id: {cell_id!r}")
-    return text
