@@ -9,8 +9,8 @@ What is measured, and why:
   delivered), for `text("bench")` on `codemode` and `print("bench")` on `python3`. Both kernels
   run side by side and requests alternate between them; the ratio is taken pair by pair.
   python3 is the yardstick because it is what a Jupyter user compares us with.
-* **Tool calls over the comm** (SPEC §6) — the client opens the `codemode` comm, registers one
-  tool and answers each `tool_call` on IOPub with a `tool_result` on shell, with raw
+* **Tool calls over the comm** (docs/protocol.md) — the client opens the `codemode` comm,
+  registers one tool and answers each `tool_call` on IOPub with a `tool_result` on shell, with raw
   jupyter_client messages. One nested call and 100 concurrent calls are each measured as the
   extra time over a trivial cell (pairs interleaved), with the cell's own `Date.now()` span as a
   cross-check. If the kernel does not answer `register_tools` within 5 s these print
@@ -164,7 +164,7 @@ def report_trivial(ours: Trips, theirs: Trips, settings: Settings) -> tuple[floa
     return reply_ratio, idle_ratio
 
 
-# -- tool calls over the comm (SPEC §6) ----------------------------------------------------------
+# -- tool calls over the comm (docs/protocol.md) ---------------------------------------------
 
 
 class ToolClient:
@@ -303,8 +303,7 @@ def main() -> None:
         ours, theirs = measure_trivial(codemode, python, settings)
         reply_ratio, idle_ratio = report_trivial(ours, theirs, settings)
         heading(
-            f"tool calls over the `codemode` comm (SPEC §6), {settings.tool_rounds} rounds: "
-            "median (p10-p90)"
+            f"tool calls over the `codemode` comm, {settings.tool_rounds} rounds: median (p10-p90)"
         )
         figures = measure_tools(codemode, settings.tool_rounds)
         one_call = report_one_tool_call(figures)

@@ -1,4 +1,4 @@
-"""Nested tool calls over the `codemode` comm, spoken raw through jupyter_client (SPEC §6)."""
+"""Nested tool calls over the `codemode` comm, spoken raw with jupyter_client (docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MCP servers in a client's `tools=[...]` (SPEC §10, client side): a real kernel, a real stdio
+"""MCP servers in a client's `tools=[...]` (README "MCP", client side): a real kernel, a real stdio
 MCP server (tests/fixtures/mcp_echo_server.py), and cells calling its tools over the comm."""
 
 from __future__ import annotations

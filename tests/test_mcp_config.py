@@ -1,4 +1,4 @@
-"""MCP configuration, names and schemas (SPEC §10): the `mcpServers` convention with its errors,
+"""MCP configuration, names and schemas (README, MCP): the `mcpServers` convention with its errors,
 Codex's naming rules, and how an MCP tool is declared to the model."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`codemode-kernel mcp` driven by the SDK's real stdio client (SPEC §10): exactly `exec` and
+"""`codemode-kernel mcp` driven by the SDK's real stdio client (README, "MCP"): exactly `exec` and
 `wait`, descriptions declaring the nested tools, cells calling a nested MCP server's tools and a
 `--tool` callable, yield then wait, failures as `isError`, images as ImageContent."""
 

@@ -43,7 +43,7 @@ REFERENCE_GLOBALS = """
     escape exit eval globalThis image isFinite isNaN load notify parseFloat parseInt setTimeout
     store text tools undefined unescape yield_control
 """
-# ... plus `console` (SPEC §3 adds it on purpose) and `generatedImage` (installed by the
+# ... plus `console` (docs/cells.md: added on purpose) and `generatedImage` (installed by the
 # reference, §2.5, but younger than that test's list).
 ALLOWED_GLOBALS = {*REFERENCE_GLOBALS.split(), "console", "generatedImage"}
 HELPERS = [

@@ -66,7 +66,7 @@ def test_source_error_attributes() -> None:
     assert isinstance(exc, Exception)
 
 
-# --- exec pragma (reference §1.2) ---------------------------------------------------------------
+# --- exec pragma (Codex's) ---------------------------------------------------------------------
 
 
 def test_exec_pragma_options_and_blank_first_line() -> None:

@@ -2,7 +2,7 @@
 
 Expected texts marked "reference test" are ported from the unit tests of `openai/codex`
 `codex-rs/code-mode-protocol/src/description.rs` (commit bf1be25414f6d8c7ec937f8fabb56518e8aa6348);
-the key lines come from shared/reference/codex-code-mode.md §1.5 and §1.6.
+the key lines are Codex's (openai/codex, codex-rs/code-mode-protocol/src/description.rs).
 """
 
 from __future__ import annotations
@@ -550,7 +550,7 @@ def test_mcp_output_without_structured_content_is_plain_call_tool_result() -> No
 
 # --- exec / wait descriptions ---------------------------------------------------------------------
 
-EXEC_KEY_LINES = [  # reference §1.5, quoted
+EXEC_KEY_LINES = [  # Codex's exec description, quoted
     "Run JavaScript code to orchestrate/compose tool calls",
     "Evaluates the provided JavaScript code in a fresh V8 isolate as an async module.",
     "All nested tools are available on the global `tools` object, for example "

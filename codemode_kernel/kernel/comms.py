@@ -1,4 +1,4 @@
-"""The `codemode` comm: clients register tools, answer calls, and hear about cells (SPEC §6).
+"""The `codemode` comm (docs/protocol.md): clients register tools, answer calls, hear about cells.
 
 Jupyter layer. A client opens the comm (optionally with `{"tools": [...]}`) and becomes a
 `Provider` for the tools it registers. Every kernel → client message is a `comm_msg` built by a

@@ -1,4 +1,4 @@
-"""The kernel as an MCP server (SPEC §10): exactly the reference's two tools, `exec` and `wait`,
+"""The kernel as an MCP server (README, MCP): exactly the reference's two tools, `exec` and `wait`,
 so any MCP client gets code mode over a sandboxed JS cell that calls the other tools.
 
 Each MCP session owns one `CodeModeKernel`, driven through `CodeModeClient` with the nested

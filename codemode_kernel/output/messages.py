@@ -39,7 +39,7 @@ MISSING = Missing.MISSING
 
 
 def codemode_metadata(cell_id: str | None, kind: OutputType, **extra: Any) -> dict[str, Any]:
-    """The `metadata` every cell output carries (SPEC §4)."""
+    """The `metadata` every cell output carries (docs/protocol.md)."""
     return {METADATA_KEY: {"cell_id": cell_id, "type": kind, **extra}}
 
 
@@ -114,7 +114,7 @@ def _forgiving_base64(text: bytes) -> bytes | None:
 def parse_data_url(url: str) -> DataUrl | None:
     """Split `data:{mime}[;params][;base64],{payload}`; None when it is not one or is corrupt.
 
-    The runtime checks only the scheme (reference §2.4), so anything can reach this point.
+    The runtime checks only the scheme (as in Codex's code mode), so anything can reach this point.
     An empty MIME type means `text/plain`, as RFC 2397 says.
     """
     if url[:5].lower() != "data:" or "," not in url:

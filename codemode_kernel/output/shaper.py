@@ -47,7 +47,7 @@ _Held: TypeAlias = _HeldText | ImageItem
 
 @dataclass
 class ObservationShaper:
-    """SPEC §4 truncation for one observation, computed as items arrive.
+    """The truncation of docs/protocol.md for one observation, computed as items arrive.
 
     The joined text is what the reference truncates: the texts of text and console items,
     joined with "\\n" (none before the first non-empty text, as the reference does). With a

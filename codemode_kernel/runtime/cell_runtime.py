@@ -62,7 +62,7 @@ class RuntimeHost(Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-cell resource ceilings (SPEC §9); names follow the reference's resource names."""
+    """Per-cell resource ceilings (docs/limits.md); names follow the reference's resource names."""
 
     heap_bytes: int = defaults.HEAP_BYTES
     pending_timers: int = defaults.PENDING_TIMERS

@@ -130,7 +130,7 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 def signature_schemas(fn: Callable[..., Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(input schema, output schema) of a callable, following SPEC §8's rules."""
+    """(input schema, output schema) of a callable, following the tool rules in docs/protocol.md."""
     name = getattr(fn, "__name__", type(fn).__name__)
     hints = _hints(fn)
     props: dict[str, Any] = {}

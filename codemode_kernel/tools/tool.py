@@ -44,7 +44,7 @@ class Tool:
         return normalize_identifier(self.name)
 
     def definition(self) -> dict[str, Any]:
-        """The `register_tools` wire form (SPEC §6); fields that are None are left out."""
+        """The `register_tools` wire form (docs/protocol.md); fields that are None are left out."""
         fields = {
             "name": self.name,
             "description": self.description,

@@ -1,4 +1,4 @@
-// Our `console` (SPEC §3): log/info/debug -> stdout, warn/error -> stderr, one `console`
+// Our `console` (docs/cells.md): log/info/debug -> stdout, warn/error -> stderr, one `console`
 // message per call. Arguments are formatted like Node's util.format: a leading string
 // may hold printf-style directives (%s %d %i %f %j %o %O %c %%); the remaining
 // arguments follow, strings raw and everything else through inspect().

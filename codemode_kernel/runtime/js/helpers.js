@@ -1,5 +1,5 @@
 // The output helpers: text, image, generatedImage, notify, yield_control, exit
-// (reference §2.3–§2.9). Argument errors are thrown as plain strings, like the
+// (Codex's code mode helpers). Argument errors are thrown as plain strings, like the
 // reference's `throw_type_error`, so `typeof e === "string"` in a catch block.
 const IMAGE_HELPER_EXPECTS =
   "image expects a non-empty image URL string, an object with image_url and optional detail, or a raw MCP image block";

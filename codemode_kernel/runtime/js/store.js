@@ -1,4 +1,4 @@
-// store / load (reference §2.7). The cell sees a snapshot of the session store taken
+// store / load (as in Codex's code mode). The cell sees a snapshot of the session store taken
 // when it started, overlaid with its own writes. Values are kept as JSON text, so load()
 // always returns a fresh copy. The writes go back to the host in the `done` message.
 const storedValues = new MapCtor(); // key -> JSON text (snapshot + this cell's writes)

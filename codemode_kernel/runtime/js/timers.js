@@ -1,4 +1,4 @@
-// setTimeout / clearTimeout (reference §2.10). The host owns the clock: a `timer`
+// setTimeout / clearTimeout (as in Codex's code mode). The host owns the clock: a `timer`
 // message asks it to call H.fire(id) after `delay` ms. Timers never keep a cell alive.
 let nextTimerId = 1;
 const pendingTimers = new MapCtor(); // id -> callback

@@ -1,4 +1,4 @@
-// Nested tool calls (reference §2.11): `tools.<normalized name>(input?)` posts a `call`
+// Nested tool calls (as in Codex's code mode): `tools.<normalized name>(input?)` posts a `call`
 // message and returns a promise that the host settles through H.resolve(id, ok, value).
 let nextCallId = 1;
 const pendingCalls = new MapCtor(); // id -> {resolve, reject}
