@@ -303,9 +303,13 @@ def test_comm_traffic_on_a_subshell_is_handled_on_the_main_thread() -> None:
         (description,) = k.comm_messages(comm_id, timeout=10)
         assert "add(args: { a: number; b: number; }): Promise<unknown>" in description["exec"]
         on_subshell("comm_close", {"comm_id": comm_id, "data": {}})
-        closed = k.execute("ALL_TOOLS.map(t => t.name)")  # the close ran too, on the main loop
-        assert closed.of_type("execute_result")[0]["content"]["data"]["text/plain"] == (
-            "[ 'comm_threads' ]"
-        )
+        # The close runs too, on the main loop; the subshell and the main shell are separate
+        # queues, so the next execute may be handled first: wait for the close to be seen.
+        names = ""
+        deadline = time.monotonic() + 10
+        while names != "[ 'comm_threads' ]" and time.monotonic() < deadline:
+            closed = k.execute("ALL_TOOLS.map(t => t.name)")
+            names = closed.of_type("execute_result")[0]["content"]["data"]["text/plain"]
+        assert names == "[ 'comm_threads' ]"
     finally:
         k.stop()
