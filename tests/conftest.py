@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from clientkit import Loop, open_client
+from prelude_harness import Isolate, fresh_isolate
 
 from codemode_kernel.client import CodeModeClient
 from codemode_kernel.install import install
@@ -38,3 +39,9 @@ def client(loop: Loop) -> Iterator[CodeModeClient]:
     opened = open_client(loop)
     yield opened
     loop.run(opened.close())
+
+
+@pytest.fixture
+def iso() -> Iterator[Isolate]:
+    """A fresh prelude isolate for the prelude tests (`prelude_harness`)."""
+    yield from fresh_isolate()

@@ -112,7 +112,7 @@ class Isolate:
 
 
 def fresh_isolate() -> Iterator[Isolate]:
-    """The body of each module's `iso` fixture: one isolate per test, closed afterwards."""
+    """The body of the `iso` fixture (tests/conftest.py): one isolate per test, closed after."""
     isolate = Isolate()
     try:
         yield isolate

@@ -4,22 +4,15 @@ and buffer accounting (`js/buffers.js`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from prelude_harness import (
     Isolate,
-    fresh_isolate,
     ok_done,
     texts,
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def iso() -> Iterator[Isolate]:
-    yield from fresh_isolate()
 
 
 # --- the out-channel ------------------------------------------------------------------------------

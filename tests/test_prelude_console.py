@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from prelude_harness import (
     Isolate,
-    fresh_isolate,
     ok_done,
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def iso() -> Iterator[Isolate]:
-    yield from fresh_isolate()
 
 
 # --- console --------------------------------------------------------------------------------

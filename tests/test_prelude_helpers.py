@@ -3,24 +3,16 @@ and exit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from prelude_harness import (
     Isolate,
     done,
-    fresh_isolate,
     ok_done,
     texts,
     thrown,
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def iso() -> Iterator[Isolate]:
-    yield from fresh_isolate()
 
 
 IMAGE_EXPECTS = (

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import py_mini_racer
@@ -16,7 +15,6 @@ from prelude_harness import (
     TOOLS,
     Isolate,
     done,
-    fresh_isolate,
     ok_done,
     texts,
 )
@@ -24,11 +22,6 @@ from prelude_harness import (
 from codemode_kernel.runtime.prelude import PRELUDE
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def iso() -> Iterator[Isolate]:
-    yield from fresh_isolate()
 
 
 # The reference's allowed list (its test `code_mode_lists_global_scope_items`, §2.2) ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from prelude_harness import (
@@ -11,18 +10,12 @@ from prelude_harness import (
     TOOLS,
     Isolate,
     done,
-    fresh_isolate,
     ok_done,
     texts,
     thrown,
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def iso() -> Iterator[Isolate]:
-    yield from fresh_isolate()
 
 
 # --- setTimeout / clearTimeout ----------------------------------------------------------------
