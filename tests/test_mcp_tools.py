@@ -8,13 +8,12 @@ import asyncio
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
+from clientkit import Loop
 
 from codemode_kernel.tools import Tool, tool_declaration
 from codemode_kernel.tools.mcp_config import MCPServer
@@ -23,36 +22,12 @@ from codemode_kernel.tools.mcp_tools import MCPToolset
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 FIXTURE = str(Path(__file__).parent / "fixtures" / "mcp_echo_server.py")
 
 
 def echo_server(log: Path | None = None, name: str = "echo") -> MCPServer:
     env = {"MCP_FIXTURE_LOG": str(log)} if log else None
     return MCPServer(name, command=sys.executable, args=(FIXTURE,), env=env)
-
-
-class Loop:
-    """An event loop on its own thread, as a program that owns its loop would run one."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    loop = Loop()
-    yield loop
-    loop.close()
 
 
 @pytest.fixture(scope="module")
