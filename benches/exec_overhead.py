@@ -53,8 +53,8 @@ from common import (
 )
 
 from codemode_kernel.output.items import Item
-from codemode_kernel.runtime import Engine, Message
-from codemode_kernel.session.cell import Cell
+from codemode_kernel.runtime import Engine
+from codemode_kernel.session.cell import Cell, ToolRequest
 from codemode_kernel.session.session import Session, SessionConfig
 from codemode_kernel.source import ExecRequest
 
@@ -91,8 +91,8 @@ class BenchTools:
     def definitions(self) -> list[dict[str, Any]]:
         return self._definitions
 
-    def call(self, cell: Cell, message: Message) -> None:
-        raise RuntimeError(f"benchmark cell {cell.cell_id} called a tool: {message}")
+    def call(self, request: ToolRequest) -> None:
+        raise RuntimeError(f"a benchmark cell called a tool: {request}")
 
     def cancel(self, cell: Cell) -> None:
         pass
