@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest keeps its assertion-rewritten test modules only where Python may write bytecode.
+TESTENV := PYTHONDONTWRITEBYTECODE=
 
 .PHONY: demo test bench bench-smoke
 
@@ -21,11 +23,11 @@ test: $(STAMP)  ## lint, check the layers, type-check, then the fast tier and th
 	$(VENV)/bin/ruff check codemode_kernel tests benches examples notebooks
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m unit
-	$(VENV)/bin/pytest -m "not unit and not bench"
+	$(TESTENV) $(VENV)/bin/pytest -m unit
+	$(TESTENV) $(VENV)/bin/pytest -m "not unit and not bench"
 
 bench-smoke: $(STAMP)  ## the benchmarks' quick runs (numbers printed, never asserted)
-	$(VENV)/bin/pytest -m bench
+	$(TESTENV) $(VENV)/bin/pytest -m bench
 
 bench: $(STAMP)
 	$(PY) benches/run_all.py

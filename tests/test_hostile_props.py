@@ -8,6 +8,7 @@ not a valid answer to a call, the store never raises, and shown content always p
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,10 @@ from codemode_kernel.source import is_complete, parse_cell
 
 pytestmark = pytest.mark.unit
 
-FAST = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# 100 examples a property in the unit tier; HYPOTHESIS_PROFILE=deep runs 3 000.
+settings.register_profile("deep", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+FAST = settings(deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 # Any code point, lone surrogates included (JavaScript strings and JSON escapes can hold them).
 ANY_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF))
