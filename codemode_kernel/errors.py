@@ -18,8 +18,11 @@ class ExecError(CodeModeError):
 class CellNotFound(CodeModeError):
     ename = "CellNotFound"
 
-    def __init__(self, cell_id: str) -> None:
-        super().__init__(f"exec cell {cell_id} not found")
+    def __init__(self, cell_id: str | None) -> None:
+        """`cell_id` None: a `%wait` or `%terminate` without an id found no running cell."""
+        super().__init__(
+            "no exec cell is running" if cell_id is None else f"exec cell {cell_id} not found"
+        )
 
 
 class CellBusy(CodeModeError):

@@ -90,13 +90,13 @@ def test_a_yield_display_is_updated_in_the_background_then_closed_on_collection(
     recorder: Recorder,
 ) -> None:
     displays = CellDisplays()
-    yielding = publisher(recorder)
+    yielding, collecting = publisher(recorder), publisher(recorder)
     displays.yielded("3", yielding)
     displays.cell_event(cell("3"), "completed")
-    displays.collected("3", "completed")
-    displays.collected("3", "completed")  # once only
-    # All on the request that showed the display: nbclient updates a display id across the
-    # notebook, so the collecting cell's own outputs stay its own.
+    displays.collected("3", "completed", collecting)
+    displays.collected("3", "completed", collecting)  # once only
+    # The background news goes where the display was shown; the final line to the request that
+    # collected the cell (nbclient reads only the running request's messages).
     assert shown(recorder, yielding) == [
         ("display_data", "Script running with cell ID 3", "codemode-cell-3"),
         (
@@ -104,6 +104,8 @@ def test_a_yield_display_is_updated_in_the_background_then_closed_on_collection(
             "Script completed with cell ID 3; collect its output with %wait 3",
             "codemode-cell-3",
         ),
+    ]
+    assert shown(recorder, collecting) == [
         ("update_display_data", "Script completed with cell ID 3", "codemode-cell-3"),
     ]
 
@@ -115,15 +117,17 @@ def test_an_observed_cell_ending_leaves_its_display_to_the_observer(recorder: Re
     displays.attach("4", waiting)
     displays.cell_event(cell("4"), "failed")
     assert len(shown(recorder, yielding)) == 1  # only the running line: nobody was told yet
-    displays.collected("4", "failed")
-    assert shown(recorder, yielding)[-1][1] == "Script failed with cell ID 4"
-    assert shown(recorder, waiting) == []
+    displays.collected("4", "failed", waiting)
+    assert len(shown(recorder, yielding)) == 1
+    assert shown(recorder, waiting) == [
+        ("update_display_data", "Script failed with cell ID 4", "codemode-cell-4")
+    ]
 
 
 def test_a_cell_that_never_yielded_has_no_display_to_close(recorder: Recorder) -> None:
     displays = CellDisplays()
     displays.cell_event(cell("5"), "completed")
-    displays.collected("5", "completed")
+    displays.collected("5", "completed", publisher(recorder))
     assert recorder.sent == []
 
 
@@ -131,7 +135,7 @@ def test_a_silent_yield_shows_nothing_now_or_later(recorder: Recorder) -> None:
     displays = CellDisplays()
     displays.yielded("6", publisher(recorder, muted=True))
     displays.cell_event(cell("6"), "completed")
-    displays.collected("6", "completed")
+    displays.collected("6", "completed", publisher(recorder, muted=True))
     assert recorder.sent == []
 
 

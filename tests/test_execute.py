@@ -570,3 +570,66 @@ def test_a_request_the_kernel_failed_on_is_a_kernel_error_reply() -> None:
     assert sent["msg_type"] == "error" and plain(sent["content"]["traceback"]) == [
         f"KernelError: {evalue}"
     ]
+
+
+def test_a_cell_id_is_its_prompt_number_and_control_cells_take_numbers(engine: Engine) -> None:
+    async def scenario(h: Harness) -> None:
+        first = await h.run("1")
+        assert (first.codemode["cell_id"], first.reply["execution_count"]) == ("1", 1)
+        await h.run("%cells")  # prompt 2, no cell
+        third = await h.run('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')
+        assert third.codemode["cell_id"] == "3" and third.reply["execution_count"] == 3
+        assert third.texts[-1] == "Script running with cell ID 3"
+        silent = await h.run("yield_control()", silent=True)
+        assert silent.codemode["cell_id"] == "4"  # above every id and prompt number so far
+
+    scenario_on(engine, scenario)
+
+
+def test_wait_and_terminate_without_an_id_take_the_newest_running_cell(engine: Engine) -> None:
+    async def scenario(h: Harness) -> None:
+        none = await h.run("%wait")
+        assert (none.reply["ename"], none.reply["evalue"]) == (
+            "CellNotFound",
+            "no exec cell is running",
+        )
+        assert none.codemode["cell_id"] is None
+        older = (await h.run('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')).codemode
+        newer = (await h.run('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')).codemode
+        again = await h.run("%wait --yield-time-ms 10")
+        assert again.codemode["cell_id"] == newer["cell_id"]
+        stopped = await h.run("%terminate")
+        assert stopped.texts == [f"Script terminated with cell ID {newer['cell_id']}"]
+        stopped = await h.run("%terminate")
+        assert stopped.texts == [f"Script terminated with cell ID {older['cell_id']}"]
+        assert (await h.run("%terminate")).reply["evalue"] == "no exec cell is running"
+
+    scenario_on(engine, scenario)
+
+
+def test_a_name_from_an_earlier_cell_gets_a_hint_in_the_traceback_only(engine: Engine) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.run("let x = 5; const { a, b: [c] } = { a: 1, b: [2] }")
+        run = await h.run("x + c")
+        hint_line = (
+            "Hint: x was declared in cell 1; each cell runs in a fresh isolate, "
+            'so store("x", x) there and load("x") here.'
+        )
+        assert plain(run.reply["traceback"])[-1] == hint_line
+        assert plain(run.of_type("error")[0]["traceback"])[-1] == hint_line
+        assert "Hint" not in run.codemode["error_text"] and "Hint" not in run.reply["evalue"]
+        unknown = await h.run("y")
+        assert not any("Hint" in line for line in unknown.reply["traceback"])
+
+    scenario_on(engine, scenario)
+
+
+def test_calling_a_tool_that_is_not_registered_gets_a_hint(engine: Engine) -> None:
+    async def scenario(h: Harness) -> None:
+        run = await h.run("await tools.nope({})")
+        assert run.reply["evalue"] == "tools.nope is not a function"
+        assert plain(run.reply["traceback"])[-1] == (
+            "Hint: no tool nope is registered; %tools lists the tools this cell could call."
+        )
+
+    scenario_on(engine, scenario)

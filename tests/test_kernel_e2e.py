@@ -300,7 +300,8 @@ def test_subshells_run_cells_beside_a_busy_main_shell(kernel: Kernel) -> None:
 
 def test_silent_execute_broadcasts_nothing_and_takes_no_count(kernel: Kernel) -> None:
     """Jupyter's `silent`: the cell runs (its store commit lands), nothing is broadcast, no
-    execute_input, the execution count does not move; a reply still comes."""
+    execute_input, the reply's execution count does not move; a reply still comes. The cell
+    takes the next free id, which no later prompt number repeats."""
     before = kernel.execute("1").reply["content"]["execution_count"]
     msg_id = kernel.kc.execute(
         'text("hidden"); console.log("x"); store("quiet", 7); 5', silent=True
@@ -310,10 +311,13 @@ def test_silent_execute_broadcasts_nothing_and_takes_no_count(kernel: Kernel) ->
     assert run.status == "ok" and run.codemode["status"] == "completed"
     assert run.messages == [] and "execute_input" not in seen
     assert run.reply["content"]["execution_count"] == before
+    assert run.codemode["cell_id"] == str(before + 1)
     failed = kernel.collect(kernel.kc.execute('throw new Error("quiet")', silent=True))
     assert failed.status == "error" and failed.messages == []
+    assert failed.codemode["cell_id"] == str(before + 2)
     after = kernel.execute('load("quiet")')
-    assert after.reply["content"]["execution_count"] == before + 1
+    assert after.reply["content"]["execution_count"] == before + 3
+    assert after.codemode["cell_id"] == str(before + 3)
     assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "7"
 
 

@@ -111,7 +111,9 @@ def test_run_notebook_answers_tool_calls(tmp_path: Path) -> None:
     assert out[2] == ["hello nb\n"]
     assert out[3] == ["'caught: the tool broke'"]
     assert out[4] == ["ScriptError: the tool broke"]
-    assert out[5] == ["Script running with cell ID 6"]
+    # The `%wait` that collected cell 6 updated its status line: nbclient saw the update, since
+    # it is parented to the collecting request, and applied it where the line is shown.
+    assert out[5] == ["Script completed with cell ID 6"]
     assert out[6] == ["'slept'"]
     assert out[7] == ["hello later"]
 

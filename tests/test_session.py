@@ -283,9 +283,14 @@ def test_errors_carry_name_message_and_stack_with_cell_lines(engine: Engine) -> 
         assert out.error.text.split("\n")[1:] == ["    at f (cell.js:2:21)", "    at cell.js:3:3"]
         out, _ = await exec_(s, "let y = ;")
         assert out.error is not None and out.error.name == "SyntaxError"
-        assert (out.error.message, out.error.text.split("\n")[:3]) == (
+        assert (out.error.message, out.error.text.split("\n")) == (
             "Unexpected token ';'",
             ["cell.js:1: SyntaxError: Unexpected token ';'", "let y = ;", "        ^"],
+        )  # the message once, not again after the caret
+        out, _ = await exec_(s, "text(1)\nfoo(\n\n")  # unfinished: not the wrapper's line
+        assert out.error is not None and (out.error.message, out.error.text.split("\n")) == (
+            "Unexpected end of input",
+            ["cell.js:2: SyntaxError: Unexpected end of input", "foo(", "    ^"],
         )
         out, _ = await exec_(s, 'import fs from "fs"\ntext(1)')
         assert out.error is not None and out.error.text == "Unsupported import in exec: fs"

@@ -61,14 +61,13 @@ class CellDisplays:
         self._yields[cell_id] = publisher
         publisher.send(status_output(cell_id, running_line(cell_id), status_display_id(cell_id)))
 
-    def collected(self, cell_id: str, status: str) -> None:
-        """A request collected the cell's end: its status display says so, for good.
+    def collected(self, cell_id: str, status: str, publisher: Publisher) -> None:
+        """`publisher`'s request collected the cell's end: the status display says so, for good.
 
-        The update goes to the request that showed the display (so nbclient, which updates
-        displays across the notebook, leaves the collecting cell's own outputs alone).
+        The update is parented to the collecting request: a client that reads only the running
+        request's messages (nbclient) sees it too, and updates the display where it is shown.
         """
-        publisher = self._yields.pop(cell_id, None)
-        if publisher is not None:
+        if self._yields.pop(cell_id, None) is not None:
             text = finished_line(status, cell_id)
             publisher.send(status_update(cell_id, text, status_display_id(cell_id)))
 

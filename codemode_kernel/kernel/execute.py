@@ -24,12 +24,14 @@ from ..output.messages import (
     status_output,
     store_output,
 )
+from ..output.traceback import hint
 from ..output.unicode import well_formed
 from ..protocol import METADATA_KEY, status_display_id
 from ..session.cell import Observation
 from ..session.router import Toolbox
 from ..session.session import Session
 from ..source import ExecRequest, ListCells, ShowStore, WaitRequest, parse_cell
+from ..source.javascript import top_level_declarations
 from .displays import CellDisplays
 from .publish import ProgressLine, Publisher, RequestObserver
 
@@ -54,6 +56,9 @@ class ExecuteHandler:
         self.max_output_tokens = max_output_tokens
         self.progress_delay = progress_delay  # when a long observation starts showing a live line
         self._terminating: set[asyncio.Future[None]] = set()
+        #: Names declared at the top level of earlier cells, and the latest cell declaring each:
+        #: a later cell's `ReferenceError` for one of them gets a hint about fresh isolates.
+        self._declared: dict[str, str] = {}
 
     async def execute(
         self, code: str, publisher: Publisher, execution_count: int, *, silent: bool = False
@@ -61,14 +66,19 @@ class ExecuteHandler:
         """Run one request. `silent` (Jupyter's): the cell runs, its outputs are not broadcast.
 
         The reply's `execution_count` is the one given: ipykernel counts only non-silent requests.
+        That count is the prompt number, and an exec's cell id is that number (`[7]` runs cell 7);
+        a silent exec takes the next number above every one used (`Session.last_number`).
         """
         reply = _Reply(execution_count)
         outputs = dataclasses.replace(publisher, muted=True) if silent else publisher
+        number = None if silent else execution_count
         request = None
         try:
             request = parse_cell(code)
+            if not isinstance(request, ExecRequest) and number is not None:
+                self.session.number(number)
             if isinstance(request, (ExecRequest, WaitRequest)):
-                return await self._observe(request, publisher, outputs, reply)
+                return await self._observe(request, publisher, outputs, reply, number)
             if isinstance(request, ListCells):
                 rows = [(c.cell_id, c.state, c.age_s, c.buffered) for c in self.session.cells()]
                 outputs.send(cells_output(rows))
@@ -110,6 +120,7 @@ class ExecuteHandler:
         publisher: Publisher,
         outputs: Publisher,
         reply: _Reply,
+        number: int | None,
     ) -> dict[str, Any]:
         budget = (
             request.max_output_tokens if isinstance(request, ExecRequest) else request.max_tokens
@@ -126,13 +137,16 @@ class ExecuteHandler:
         started = time.monotonic()
         try:
             if isinstance(request, ExecRequest):
-                outcome = await self.session.exec(request, observer)
+                outcome = await self.session.exec(request, observer, number)
             else:
                 outcome = await self.session.wait(request, observer)
         finally:
             self.displays.detach(publisher)
             ticker.cancel()
         wall = time.monotonic() - started
+        if isinstance(request, ExecRequest):
+            for name in top_level_declarations(request.code):
+                self._declared[name] = outcome.cell_id
         state = "still running" if outcome.status == "running" else outcome.status
         progress.finish(f"Cell {outcome.cell_id} {state} after {wall:.1f} s")
         return self._conclude(outcome, observer, outputs, wall, reply)
@@ -160,7 +174,7 @@ class ExecuteHandler:
         if outcome.status == "running":
             self.displays.yielded(cid, outputs)
             return reply.ok(meta)
-        self.displays.collected(cid, outcome.status)
+        self.displays.collected(cid, outcome.status, outputs)
         if outcome.result is not None:
             res = outcome.result
             value = res.json if res.has_json else MISSING
@@ -175,7 +189,9 @@ class ExecuteHandler:
         if outcome.error is not None:
             err = outcome.error
             meta["error_text"] = err.text
-            return reply.error(outputs, cid, meta, err.name, err.message, err.text)
+            tools = {d["global_name"] for d in self.toolbox.definitions()}
+            hint_line = hint(err.text, self._declared, tools)
+            return reply.error(outputs, cid, meta, err.name, err.message, err.text, hint_line)
         return reply.ok(meta)
 
 
@@ -214,9 +230,10 @@ class _Reply:
         ename: str,
         evalue: str,
         error_text: str,
+        hint_line: str | None = None,
     ) -> dict[str, Any]:
         """Publish an `error` output and build the matching error reply."""
-        msg_type, content = error_output(cid, ename, evalue, error_text)
+        msg_type, content = error_output(cid, ename, evalue, error_text, hint_line)
         outputs.send((msg_type, content))
         error = {"ename": ename, "evalue": evalue, "traceback": content["traceback"]}
         # An error text may quote a cell's string, lone surrogates included: they must pack.

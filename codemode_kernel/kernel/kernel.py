@@ -182,7 +182,10 @@ class CodeModeKernel(Kernel):
             self.history.append(self.execution_count, code)
         publisher = self._publisher(self.get_parent())
         run = self.executor.execute(code, publisher, self.execution_count, silent=silent)
-        return await self._on_main_loop(run)
+        reply = await self._on_main_loop(run)
+        if silent:  # a silent exec took the next free id: no later prompt number may repeat it
+            self.execution_count = max(self.execution_count, self.session_.last_number)
+        return reply
 
     def finish_metadata(self, parent: Any, metadata: Any, reply_content: Any) -> Any:
         """Move the codemode block from the reply content into the reply's metadata."""

@@ -98,7 +98,7 @@ class CellRuntime:
     ) -> None:
         self._host = host
         self._script = main_script(body, config)
-        self._source_map = SourceMap(len(main_header(body)), insertions)
+        self._source_map = SourceMap(len(main_header(body)), insertions, tuple(body.split("\n")))
         self._loop = host.loop
         self._sink = sink
         self._limits = limits

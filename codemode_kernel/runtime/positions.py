@@ -24,6 +24,8 @@ class SourceMap:
     header: int
     #: (line, column in the cell, characters inserted there), 1-based, in source order.
     insertions: tuple[tuple[int, int, int], ...] = ()
+    #: The cell's lines as it runs (the wrapper's closing comes after the last of them).
+    body_lines: tuple[str, ...] = ()
 
     def column(self, line: int, column: int) -> int | None:
         """The cell's column for `cell.js` line:column; None inside the wrapper."""
@@ -61,6 +63,8 @@ class SourceMap:
         if lines[0].startswith(_NO_POSITION):
             lines = lines[-1:]
         match = _PARSE_ERROR.match(lines[0])
+        if match is not None and self.body_lines and int(match.group(1)) > len(self.body_lines):
+            return self._unfinished()
         if match is not None:
             lines[0] = f"cell.js:{match.group(1)}: " + lines[0][match.end() :]
             if match.group(1) == "1" and len(lines) > 2:
@@ -69,7 +73,18 @@ class SourceMap:
         first, last = lines[0], lines[-1]
         name = next((n for n in _PARSE_ERROR_NAMES if n in first), "ScriptError")
         message = last.split(": ", 1)[1] if last.startswith(f"{name}: ") else last
+        if match is not None and len(lines) > 3:
+            lines = lines[:3]  # V8 repeats the message after the caret: say it once
         return name, message, "\n".join(lines)
+
+    def _unfinished(self) -> tuple[str, str, str]:
+        """V8 stumbled on the wrapper's closing: the cell ended inside an unclosed construct.
+        Say so at the end of the cell's last non-blank line (the wrapper is not the user's)."""
+        number = max((i for i, line in enumerate(self.body_lines, 1) if line.strip()), default=1)
+        line = self.body_lines[number - 1].rstrip()
+        message = "Unexpected end of input"
+        caret = " " * len(line) + "^"
+        return "SyntaxError", message, f"cell.js:{number}: SyntaxError: {message}\n{line}\n{caret}"
 
 
 def _ints(match: re.Match[str]) -> tuple[int, int]:

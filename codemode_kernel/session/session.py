@@ -8,7 +8,6 @@ it completes naturally (successfully or not) — never when it is terminated.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from .. import defaults
 from ..errors import CellNotFound, CellTerminating, ResourceLimitExceeded, SessionShuttingDown
 from ..runtime import Engine, Limits, limit_error
 from ..source import ExecRequest, WaitRequest, prepare
-from .cell import Cell, CellHooks, Observation, Observer, ScriptError, ToolRequest
+from .cell import Cell, CellHooks, Observation, Observer, Phase, ScriptError, ToolRequest
 from .store import Store
 
 _log = logging.getLogger(__name__)
@@ -90,19 +89,26 @@ class Session:
         self.tools: ToolRouter = tools or NoTools()
         self.listeners: list[SessionListener] = []
         self._cells: dict[str, Cell] = {}
-        self._ids = itertools.count(1)
+        self._last_number = 0  # the highest cell id or prompt number used so far
         self._shutting_down = False
 
     # -- requests ------------------------------------------------------------------------
 
-    async def exec(self, request: ExecRequest, observer: Observer) -> Observation:
-        """Start a new cell and observe it until it completes, yields or is terminated."""
+    async def exec(
+        self, request: ExecRequest, observer: Observer, number: int | None = None
+    ) -> Observation:
+        """Start a new cell and observe it until it completes, yields or is terminated.
+
+        `number` is the request's prompt number, which becomes the cell id; without one (a
+        silent request, or a caller that has no prompt) the cell takes the next number above
+        every id and number used so far. Ids are never reused.
+        """
         if self._shutting_down:
             raise SessionShuttingDown()
         if len(self._cells) >= self.config.max_cells:
             limit = self.config.max_cells
             raise ResourceLimitExceeded(limit_error("active_cells", limit, limit + 1))
-        cell = self._new_cell()
+        cell = self._new_cell(number)
         prepared = prepare(request.code)
         if prepared.static_import is not None:
             text = f"Unsupported import in exec: {prepared.static_import}"
@@ -122,7 +128,7 @@ class Session:
 
     async def wait(self, request: WaitRequest, observer: Observer) -> Observation:
         """Attach to a live cell (or terminate it, when the request says so)."""
-        cell = self.get(request.cell_id)
+        cell = self.get(request.cell_id) if request.cell_id is not None else self.newest_running()
         if request.terminate:
             pending, outcome = await cell.terminate()
             observer.on_attach(cell.cell_id)
@@ -141,6 +147,22 @@ class Session:
         if cell is None or cell.closed:
             raise CellNotFound(cell_id)
         return cell
+
+    def newest_running(self) -> Cell:
+        """The most recently created cell still running (yielded or observed)."""
+        for cell in reversed(self._cells.values()):
+            if cell.phase is Phase.RUNNING:
+                return cell
+        raise CellNotFound(None)
+
+    def number(self, used: int) -> None:
+        """A prompt number a request used without creating a cell: no later cell takes it."""
+        self._last_number = max(self._last_number, used)
+
+    @property
+    def last_number(self) -> int:
+        """The highest cell id or prompt number used so far."""
+        return self._last_number
 
     def cells(self) -> list[CellInfo]:
         now = time.monotonic()
@@ -174,8 +196,11 @@ class Session:
             cell.detach(observer)
             raise
 
-    def _new_cell(self) -> Cell:
-        cell_id = str(next(self._ids))
+    def _new_cell(self, number: int | None) -> Cell:
+        if number is None or number <= self._last_number:
+            number = self._last_number + 1
+        self._last_number = number
+        cell_id = str(number)
         hooks = CellHooks(
             commit=self.store.commit,
             call_tool=self.tools.call,

@@ -41,9 +41,12 @@ class ExecRequest:
 
 @dataclass(frozen=True)
 class WaitRequest:
-    """Observe (or terminate) an existing cell, like the reference's `wait` tool."""
+    """Observe (or terminate) an existing cell, like the reference's `wait` tool.
 
-    cell_id: str
+    `cell_id` None (`%wait` or `%terminate` alone): the newest cell that is still running.
+    """
+
+    cell_id: str | None
     yield_time_ms: int | None = None
     max_tokens: int | None = None
     terminate: bool = False
@@ -253,14 +256,14 @@ def _parse_magic(cell: str) -> Request:
             raise ExecError(f"{name} takes no arguments")
         return ListCells() if magic == "cells" else ShowStore()
     if magic == "terminate":
-        if len(args) != 1 or args[0].startswith("-"):
-            raise ExecError("%terminate expects exactly one cell id, e.g. %terminate 3")
-        return WaitRequest(cell_id=args[0], terminate=True)
+        if len(args) > 1 or (args and args[0].startswith("-")):
+            raise ExecError("%terminate expects at most one cell id, e.g. %terminate 3")
+        return WaitRequest(cell_id=args[0] if args else None, terminate=True)
     return _parse_wait_magic(args)
 
 
 def _parse_wait_magic(args: list[str]) -> WaitRequest:
-    """`%wait ID [--yield-time-ms N] [--max-tokens N]`, options in any order, `--opt=N` too."""
+    """`%wait [ID] [--yield-time-ms N] [--max-tokens N]`, options in any order, `--opt=N` too."""
     ids: list[str] = []
     options: dict[str, int] = {}
     queue = list(args)
@@ -290,12 +293,10 @@ def _parse_wait_magic(args: list[str]) -> WaitRequest:
                 f"{MAX_SAFE_INTEGER}, got {_echo(raw)}"
             )
         options[field] = int(digits)
-    if not ids:
-        raise ExecError("%wait expects a cell id, e.g. %wait 3")
     if len(ids) > 1:
-        raise ExecError("%wait expects exactly one cell id, e.g. %wait 3")
+        raise ExecError("%wait expects at most one cell id, e.g. %wait 3")
     return WaitRequest(
-        cell_id=ids[0],
+        cell_id=ids[0] if ids else None,
         yield_time_ms=options.get("yield_time_ms"),
         max_tokens=options.get("max_tokens"),
     )
