@@ -4,7 +4,7 @@
 
 Each code cell's source, then its outputs: the `text/plain` of displays and results, streams as
 written (stderr lines marked), errors with their traceback, and `<image/png 1234 bytes>` in
-place of an image.
+place of an image; then a short summary of the run and where to go next.
 """
 
 from __future__ import annotations
@@ -77,12 +77,36 @@ def render(nb: Any) -> str:
     return "\n".join(out)
 
 
+def summary(nb: Any, path: str) -> str:
+    """What the run showed, and where to go next: the last thing `make demo` prints."""
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    images = sum(any(m.startswith("image/") for m in o.get("data", {})) for o in outputs)
+    failed = [c for c in code if any(o["output_type"] == "error" for o in c.get("outputs", []))]
+    expected = [c for c in failed if "raises-exception" in c.metadata.get("tags", [])]
+    errors = ", ".join(f"[{c.get('execution_count')}]" for c in failed) or "none"
+    if failed and len(expected) == len(failed):
+        errors += " (on purpose: tagged raises-exception)"
+    return "\n".join(
+        [
+            "Summary:",
+            f"  {len(code)} code cells ran, {len(outputs)} outputs, {images} images",
+            f"  cells that failed: {errors}",
+            "Next:",
+            f"  open it in JupyterLab:  .venv/bin/jupyter lab {path}",
+            "  drive the kernel from Python or an MCP client: README.md",
+            "  every helper, magic and error: docs/cells.md",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", help="an executed .ipynb file")
     args = parser.parse_args(argv)
     nb = nbformat.read(args.notebook, as_version=4)
-    text = render(nb)
+    source = args.notebook.replace(".executed.ipynb", ".ipynb")
+    text = f"{render(nb)}\n{summary(nb, source)}"
     sys.stdout.write((text if sys.stdout.isatty() else ANSI.sub("", text)) + "\n")
     return 0
 
