@@ -10,8 +10,6 @@ pytestmark = pytest.mark.e2e
 #: The two checks that run Deno's own display API (`Deno.jupyter.broadcast`), which no other
 #: JavaScript kernel has; Deno and python3 are the only kernels scoring 27/27.
 DENO_ONLY = {"display_data", "update_display_data"}
-#: Needs `prompt()` over stdin, which cells do not have yet.
-NOT_YET = {"stdin_input_request"}
 
 
 def test_kernel_testbed_checks() -> None:
@@ -24,4 +22,4 @@ def test_kernel_testbed_checks() -> None:
     print(report)
     assert len(results) == 27, report
     failed = {r.name for r in results if not r.verdict.passed}
-    assert failed == DENO_ONLY | NOT_YET, report
+    assert failed == DENO_ONLY, report  # 25 of 27

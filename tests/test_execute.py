@@ -275,7 +275,11 @@ def test_wait_collects_a_yielded_cell_with_its_result(engine: Engine) -> None:
         waited = await h.run(f'// @wait: {{"cell_id": {cid}, "yield_time_ms": 5000}}')
         assert waited.status == "ok" and waited.codemode["status"] == "completed"
         assert waited.codemode["cell_id"] == cid
-        assert waited.texts == ["second", "7"]
+        # The yielded cell's status line is updated by (and parented to) the collecting request.
+        assert waited.texts == ["second", f"Script completed with cell ID {cid}", "7"]
+        assert waited.of_type("update_display_data")[0]["transient"] == {
+            "display_id": f"codemode-cell-{cid}"
+        }
         assert waited.of_type("execute_result")[0]["execution_count"] == 2
 
     scenario_on(engine, scenario)
@@ -296,7 +300,9 @@ def test_terminate_magic_replies_ok_with_a_terminated_line(engine: Engine) -> No
         cid = (await h.run('// @exec: {"yield_time_ms": 10}\nwhile (true) {}')).codemode["cell_id"]
         run = await h.run(f"%terminate {cid}")
         assert run.status == "ok" and run.codemode["status"] == "terminated"
-        assert run.texts == [f"Script terminated with cell ID {cid}"]
+        line = f"Script terminated with cell ID {cid}"
+        assert run.texts == [line, line]  # the running line updated, and this request's own
+        assert [t for t, _ in run.messages] == ["update_display_data", "display_data"]
         gone = await h.run(f"%wait {cid}")
         assert gone.reply["ename"] == "CellNotFound"
 
@@ -599,9 +605,9 @@ def test_wait_and_terminate_without_an_id_take_the_newest_running_cell(engine: E
         again = await h.run("%wait --yield-time-ms 10")
         assert again.codemode["cell_id"] == newer["cell_id"]
         stopped = await h.run("%terminate")
-        assert stopped.texts == [f"Script terminated with cell ID {newer['cell_id']}"]
+        assert stopped.texts[-1] == f"Script terminated with cell ID {newer['cell_id']}"
         stopped = await h.run("%terminate")
-        assert stopped.texts == [f"Script terminated with cell ID {older['cell_id']}"]
+        assert stopped.texts[-1] == f"Script terminated with cell ID {older['cell_id']}"
         assert (await h.run("%terminate")).reply["evalue"] == "no exec cell is running"
 
     scenario_on(engine, scenario)

@@ -36,9 +36,9 @@ REFERENCE_GLOBALS = """
     escape exit eval globalThis image isFinite isNaN load notify parseFloat parseInt setTimeout
     store text tools undefined unescape yield_control
 """
-# ... plus `console` (docs/cells.md: added on purpose) and `generatedImage` (installed by the
-# reference, §2.5, but younger than that test's list).
-ALLOWED_GLOBALS = {*REFERENCE_GLOBALS.split(), "console", "generatedImage"}
+# ... plus `console` and `prompt` (docs/cells.md: added on purpose) and `generatedImage`
+# (installed by the reference, §2.5, but younger than that test's list).
+ALLOWED_GLOBALS = {*REFERENCE_GLOBALS.split(), "console", "generatedImage", "prompt"}
 HELPERS = [
     "text",
     "image",

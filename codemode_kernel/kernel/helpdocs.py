@@ -27,6 +27,8 @@ HELPERS: dict[str, str] = {
     "setTimeout": "setTimeout(callback, delayMs?): run callback after delayMs. Timers never keep "
     "a cell alive: await a Promise to wait for one. Returns a numeric id.",
     "clearTimeout": "clearTimeout(id): cancel a pending timer; unknown ids are ignored.",
+    "prompt": "await prompt(message?): ask the person at the front end and get the answer as a "
+    "string. Rejects at once when the client does not allow stdin (nbclient, most agents).",
     "tools": "tools: one async function per registered tool, e.g. `await tools.search({q})`. "
     "Function tools take an object, freeform tools a string.",
     "ALL_TOOLS": "ALL_TOOLS: every registered tool as {name, description}.",
@@ -34,8 +36,10 @@ HELPERS: dict[str, str] = {
 }
 
 MAGICS: dict[str, str] = {
-    "%wait": "%wait ID [--yield-time-ms N] [--max-tokens N]: observe a running cell again.",
-    "%terminate": "%terminate ID: stop a running cell; its store writes are discarded.",
+    "%wait": "%wait [ID] [--yield-time-ms N] [--max-tokens N]: observe a running cell again "
+    "(without an ID, the newest one still running).",
+    "%terminate": "%terminate [ID]: stop a running cell (without an ID, the newest one still "
+    "running); its store writes are discarded.",
     "%cells": "%cells: the live cells, their state, age and buffered output.",
     "%store": "%store: everything in the session store. %store --clear empties it first.",
 }

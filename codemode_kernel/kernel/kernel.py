@@ -33,6 +33,7 @@ from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
 from .history import History
 from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .publish import Publisher
+from .stdin import StdinPrompter, StdinTarget
 
 T = TypeVar("T")
 ShellHandler = Callable[[Any, Any, Any], Awaitable[None]]
@@ -115,6 +116,9 @@ class CodeModeKernel(Kernel):
             self.shell_handlers[msg_type] = self._hop_to_main_loop(
                 getattr(self.comm_manager, msg_type)
             )
+        self._stdin_targets: dict[str, StdinTarget] = {}  # request msg_id -> where to ask
+        if self.stdin_socket is not None:
+            StdinPrompter(self.toolbox, self.session, self.stdin_socket, self._stdin_target_of)
         self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
         self.comms.register_with(self.comm_manager)
         # Comms first: a cell's `closed` news still goes to its last observer's request.
@@ -180,9 +184,16 @@ class CodeModeKernel(Kernel):
     ) -> dict[str, Any]:
         if store_history and not silent and code.strip():
             self.history.append(self.execution_count, code)
-        publisher = self._publisher(self.get_parent())
+        parent = self.get_parent()
+        publisher = self._publisher(parent)
+        msg_id = parent["header"]["msg_id"]
+        if allow_stdin and not silent:
+            self._stdin_targets[msg_id] = StdinTarget(parent, self._parent_ident["shell"])
         run = self.executor.execute(code, publisher, self.execution_count, silent=silent)
-        reply = await self._on_main_loop(run)
+        try:
+            reply = await self._on_main_loop(run)
+        finally:
+            self._stdin_targets.pop(msg_id, None)
         if silent:  # a silent exec took the next free id: no later prompt number may repeat it
             self.execution_count = max(self.execution_count, self.session_.last_number)
         return reply
@@ -285,6 +296,13 @@ class CodeModeKernel(Kernel):
 
     def _publisher(self, parent: dict[str, Any]) -> Publisher:
         return Publisher(self.session, self.iopub_socket, parent, f"kernel.{self.ident}")
+
+    def _stdin_target_of(self, cell_id: str) -> StdinTarget | None:
+        """Where a `prompt()` of `cell_id` is asked: its observing request, if that allows stdin."""
+        publisher = self.displays.publisher_of(cell_id)
+        if publisher is None:
+            return None
+        return self._stdin_targets.get(publisher.parent["header"]["msg_id"])
 
     def _publisher_of_cell(self, cell_id: str) -> Publisher:
         """Where news of a cell goes: the request observing it, or the last one that did."""

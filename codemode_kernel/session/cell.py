@@ -74,6 +74,7 @@ class ToolRequest:
     js_id: int  # the id the cell's JavaScript knows the call by: per cell from 1, in call order
     name: str
     input: Any = _NO_INPUT
+    kind: str = "function"  # as the cell sent it; "prompt" for `prompt()` (session/router.py)
 
     @property
     def has_input(self) -> bool:
@@ -179,9 +180,9 @@ class Cell:
                     self._watch.observer.on_notify(text)
             case Yield():
                 self._yield()
-            case ToolCall(call_id=js_id, name=name) if self.phase is Phase.RUNNING:
+            case ToolCall(call_id=js_id, name=name, kind=kind) if self.phase is Phase.RUNNING:
                 value = event.input if event.has_input else _NO_INPUT
-                self.hooks.call_tool(ToolRequest(self, js_id, name, value))
+                self.hooks.call_tool(ToolRequest(self, js_id, name, value, kind))
             case Done():
                 self._complete(event)
 

@@ -9,6 +9,8 @@ Rules (documented in docs/design.md):
   (no input means `{}`), freeform tools a string.
 * When a cell ends, its calls still in flight are cancelled; a provider that goes away rejects
   its outstanding calls with ``tool `{name}` provider disconnected``.
+* `prompt(message)` is a call of kind "prompt" (not a tool: no definition, always there). The
+  `prompter` answers it; without one it is refused at once with `PROMPT_UNAVAILABLE`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from ..tools import Tool, augmented_description, normalize_identifier
 from .cell import Cell, ToolRequest
 
 _log = logging.getLogger(__name__)
+
+#: Why `prompt()` rejects when no front end can answer it (a request without `allow_stdin`).
+PROMPT_UNAVAILABLE = "prompt is not available: the client does not allow stdin"
 
 
 @dataclass
@@ -51,6 +56,8 @@ class Toolbox:
     def __init__(self) -> None:
         self._tools: dict[str, tuple[dict[str, Any], Provider]] = {}
         self._calls: dict[str, ToolCall] = {}
+        #: Answers `prompt()` calls (the kernel's stdin); None refuses them.
+        self.prompter: Provider | None = None
 
     # -- registration ----------------------------------------------------------------------
 
@@ -96,6 +103,13 @@ class Toolbox:
         """A cell called a tool: check it the reference's way, then hand it to its provider."""
         cell, js_id, name = request.cell, request.js_id, request.name
         call_id = f"{cell.cell_id}/tool-{js_id}"  # the reference's tool-N
+        if request.kind == "prompt":
+            if self.prompter is None:
+                cell.resolve_tool(js_id, False, PROMPT_UNAVAILABLE)
+                return
+            prompt = ToolCall(call_id, cell, js_id, name, "prompt", request.input, self.prompter)
+            self._start(prompt)
+            return
         entry = self._tools.get(name)
         if entry is None:
             cell.resolve_tool(js_id, False, f"tool `{name}` is not enabled in exec")
@@ -113,9 +127,11 @@ class Toolbox:
             reason = f"tool `{name}` expects a JSON object for arguments"
             cell.resolve_tool(js_id, False, reason)
             return
-        call = ToolCall(call_id, cell, js_id, name, kind, value, provider)
-        self._calls[call_id] = call
-        provider.start_call(call)
+        self._start(ToolCall(call_id, cell, js_id, name, kind, value, provider))
+
+    def _start(self, call: ToolCall) -> None:
+        self._calls[call.call_id] = call
+        call.provider.start_call(call)
 
     def settle(self, call_id: str, ok: bool, value: Any) -> bool:
         """A provider answered. False when the call is unknown or already over (ignored)."""

@@ -160,6 +160,7 @@ function installGlobals() {
   defineGlobal("exit", exit);
   defineGlobal("setTimeout", setTimeout);
   defineGlobal("clearTimeout", clearTimeout);
+  defineGlobal("prompt", prompt);
   defineGlobal("tools", {});
   defineGlobal("ALL_TOOLS", ObjectFreeze([]));
   installBufferAccounting();

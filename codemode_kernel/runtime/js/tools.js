@@ -30,17 +30,30 @@ function makeToolFunction(rawName, kind, globalName) {
       const json = stringifyOrThrowText(args[0]);
       if (json !== undefined) input = `,"input":${json}`;
     }
-    const id = nextCallId++;
-    let settle;
-    const promise = new PromiseCtor((resolve, reject) => {
-      settle = { __proto__: null, resolve, reject };
-    });
-    MapPrototypeSet(pendingCalls, id, settle);
-    postText(`{"t":"call","id":${id},"name":${nameJson},"kind":${kindJson}${input}}`);
-    return promise;
+    return startCall(nameJson, kindJson, input);
   };
   ObjectDefineProperty(tool, "name", { value: globalName });
   return tool;
+}
+
+/** Post a `call` message (`input` is `,"input":<json>` or empty); the promise it returns is
+ * settled by H.resolve. */
+function startCall(nameJson, kindJson, input) {
+  const id = nextCallId++;
+  let settle;
+  const promise = new PromiseCtor((resolve, reject) => {
+    settle = { __proto__: null, resolve, reject };
+  });
+  MapPrototypeSet(pendingCalls, id, settle);
+  postText(`{"t":"call","id":${id},"name":${nameJson},"kind":${kindJson}${input}}`);
+  return promise;
+}
+
+/** `await prompt(message?)`: ask the person at the front end. It travels as a call of kind
+ * "prompt", which the host answers over Jupyter's stdin channel (or refuses at once). */
+function prompt(message) {
+  const text = message === undefined ? "" : StringCtor(message);
+  return startCall('"prompt"', '"prompt"', `,"input":${JSONStringify(text)}`);
 }
 
 /** Build `tools` and `ALL_TOOLS` from the host's tool list (later duplicates win on tools). */
