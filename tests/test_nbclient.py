@@ -94,6 +94,7 @@ def test_run_notebook_answers_tool_calls(tmp_path: Path) -> None:
         # The yielded cell calls its tool while this cell runs; it is answered all the same.
         'await new Promise(r => setTimeout(r, 700)); "slept"',
         "%wait 6",
+        'await prompt("name?").catch(e => e)',  # nbclient does not allow stdin
     ]
     source = tmp_path / "tools_demo.ipynb"
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])  # type: ignore[no-untyped-call]
@@ -116,6 +117,7 @@ def test_run_notebook_answers_tool_calls(tmp_path: Path) -> None:
     assert out[5] == ["Script completed with cell ID 6"]
     assert out[6] == ["'slept'"]
     assert out[7] == ["hello later"]
+    assert out[8] == ["'prompt is not available: the client does not allow stdin'"]
 
 
 # --- notebooks/tools.ipynb: tools configured in the kernel ---------------------------------
