@@ -57,6 +57,18 @@ CELLS = [
     'text("spinning until interrupted");\nwhile (true) {}',
     "1 + 1",
 ]
+#: What a person meets first: results, a store display, a failure with a hint, and two empty
+#: cells to type into (completion after `Math.`, the tooltip inside `text(`).
+RENDER_CELLS = [
+    "1 + 1",
+    "({ answer: 42, list: [1, 2] })",
+    '"line one\\nline two"',
+    'store("visits", 3)',
+    "let greeting = 'hi'",
+    "greeting.length",
+    "",
+    "",
+]
 #: Lab settings: no news/update toasts, every cell attached to the DOM (stable screenshots).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
@@ -93,8 +105,8 @@ def _get(url: str) -> int:
         return 0
 
 
-def _write_small_notebook(path: Path) -> None:
-    nb = new_notebook(cells=[new_code_cell(source) for source in CELLS])
+def _write_small_notebook(path: Path, cells: list[str] = CELLS) -> None:
+    nb = new_notebook(cells=[new_code_cell(source) for source in cells])
     nb.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "javascript"}}
     nbformat.write(nb, path)
 
@@ -109,6 +121,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp / "root"
     root.mkdir()
     _write_small_notebook(root / "browser.ipynb")
+    _write_small_notebook(root / "render.ipynb", RENDER_CELLS)
     shutil.copy(TOUR, root / "tour.ipynb")
     settings = tmp / "settings"
     for name, values in LAB_SETTINGS.items():
@@ -291,9 +304,89 @@ def _interact(page: Any, lab: Lab) -> None:
     assert two_out[-1]["data"] == {"text/plain": "2"}
 
 
+def test_results_store_hints_completion_and_tooltips_render(browser: Any, lab: Lab) -> None:
+    page = _open_notebook(browser, lab, "render.ipynb", height=1200)
+    with _shot_on_failure(page, "render"):
+        _render(page)
+    page.close()
+
+
+def _result_of(cell: Any) -> Any:
+    return cell.locator(".jp-OutputArea-executeResult .jp-OutputArea-output")
+
+
+def _render(page: Any) -> None:
+    two = _run_cell(page, 0)
+    _result_of(two).filter(has_text="2").wait_for()
+    assert _result_of(two).inner_text().strip() == "2"  # text, not a JSON tree
+    assert two.locator(".jp-RenderedJSON").count() == 0
+    _wait_idle(page)
+
+    obj = _run_cell(page, 1)
+    obj.locator(".jp-OutputArea-executeResult").wait_for()
+    _wait_idle(page)
+    rendered = _result_of(obj).inner_text()
+    assert "answer" in rendered and "42" in rendered, rendered
+
+    text = _run_cell(page, 2)
+    _result_of(text).filter(has_text="line one").wait_for()
+    assert _result_of(text).inner_text().strip() == "'line one\\nline two'"
+    _wait_idle(page)
+
+    stored = _run_cell(page, 3)
+    stored.locator(".jp-OutputArea-output", has_text="visits").first.wait_for()
+    _wait_idle(page)
+
+    _run_cell(page, 4)
+    _wait_idle(page)
+    failed = _run_cell(page, 5)
+    error = failed.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    error.wait_for()
+    _wait_idle(page)
+    lines = error.inner_text().splitlines()
+    assert lines[0] == "ReferenceError: greeting is not defined", lines
+    count = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".jp-InputPrompt").inner_text()
+    assert lines[-1] == (
+        f"Hint: greeting was declared in cell {count.strip()[1:-2]}; each cell runs in a fresh "
+        'isolate, so store("greeting", greeting) there and load("greeting") here.'
+    ), lines
+    red = error.locator(".ansi-red-fg")  # the error name, coloured as ipykernel colours it
+    assert red.first.inner_text() == "ReferenceError"
+    _shot(page, "render-1-results.png")
+
+    # Completion of a built-in namespace's members, from V8's own table.
+    completing = page.locator(".jp-Notebook .jp-Cell").nth(6)
+    completing.locator(".cm-content").click()
+    page.keyboard.type("Math.fl")
+    page.keyboard.press("Tab")
+    completer = page.locator(".jp-Completer")
+    try:
+        completer.wait_for(timeout=5_000)
+        items = completer.locator(".jp-Completer-item").all_inner_texts()
+        assert any("floor" in item for item in items), items
+    except Exception:
+        # A single match is inserted without a popup.
+        assert "Math.floor" in completing.locator(".cm-content").inner_text()
+    _shot(page, "render-2-completer.png")
+    page.keyboard.press("Escape")
+
+    # The tooltip inside a helper's parentheses.
+    hinting = page.locator(".jp-Notebook .jp-Cell").nth(7)
+    hinting.locator(".cm-content").click()
+    page.keyboard.type("text(")
+    page.keyboard.press("Shift+Tab")
+    tooltip = page.locator(".jp-Tooltip")
+    tooltip.wait_for(timeout=10_000)
+    assert "text(value)" in tooltip.inner_text()
+    _shot(page, "render-3-tooltip.png")
+    page.keyboard.press("Escape")
+
+
 def test_tour_runs_in_jupyterlab_and_is_photographed(browser: Any, lab: Lab) -> None:
     page = _open_notebook(browser, lab, "tour.ipynb", height=1100)
     with _shot_on_failure(page, "tour"):
+        # Opening it changed nothing: the stored metadata is what the kernel reports.
+        assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0
         _run_tour(page)
     page.close()
 
@@ -315,11 +408,19 @@ def _run_tour(page: Any) -> None:
     for i in range(images.count()):
         assert images.nth(i).evaluate("el => el.complete && el.naturalWidth > 0")
     page.locator(".jp-OutputArea-output", has_text="finished after about a second").wait_for()
-    # Status lines of yielded cells are updated in place, across cells, once the cell ends.
-    assert page.locator(".jp-OutputArea-output", has_text="Script").all_inner_texts() == [
-        "Script completed with cell ID 13",
-        "Script terminated with cell ID 14",
-        "Script terminated with cell ID 14",
+    # Status lines of yielded cells are updated in place, across cells, once the cell ends;
+    # each names the cell by its prompt number.
+    lines = page.locator(".jp-OutputArea-output", has_text="Script").all_inner_texts()
+    yielded = cells.filter(has_text="finished after about a second").first
+    runaway = cells.filter(has_text="spinning forever").first
+    number = re.compile(r"\[(\d+)\]")
+    yid = number.search(yielded.locator(".jp-InputPrompt").inner_text())
+    rid = number.search(runaway.locator(".jp-InputPrompt").inner_text())
+    assert yid and rid
+    assert lines == [
+        f"Script completed with cell ID {yid[1]}",
+        f"Script terminated with cell ID {rid[1]}",
+        f"Script terminated with cell ID {rid[1]}",
     ]
 
     store_magic = page.locator(".jp-CodeCell").filter(
