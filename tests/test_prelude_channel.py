@@ -78,3 +78,21 @@ def test_buffer_allocations_are_counted_for_the_memory_guard(iso: Isolate) -> No
     # Reported every 16 MiB: 10 (big) + 10 (its copy) = 20 MiB; +8 MiB is not yet a step.
     assert [m["bytes"] for m in msgs if m["t"] == "buffers"] == [20 * 1024 * 1024]
     assert texts(msgs) == ['[true,true,true,"Uint8Array",false]']
+
+
+def test_buffers_grown_in_place_are_counted_too(iso: Isolate) -> None:
+    mib = 1024 * 1024
+    msgs = iso.run(
+        f"""const growing = new ArrayBuffer(1, {{ maxByteLength: {64 * mib} }});
+        growing.resize({20 * mib});                       // +20 MiB - 1 byte
+        growing.resize(10);                               // shrinking adds nothing
+        const moved = new ArrayBuffer(1).transfer({16 * mib});  // 1 + 16 MiB
+        const fixed = moved.transferToFixedLength({16 * mib});  // another 16 MiB
+        text([growing.byteLength, moved.detached, fixed.byteLength, growing.resize.name]);"""
+    )
+    assert [m["bytes"] for m in msgs if m["t"] == "buffers"] == [
+        20 * mib,  # the constructor's byte and the resize's 20 MiB - 1
+        20 * mib + 1 + 16 * mib,
+        20 * mib + 1 + 32 * mib,
+    ]
+    assert texts(msgs) == [f'[10,true,{16 * mib},"resize"]']

@@ -403,3 +403,27 @@ def test_a_buffer_bomb_fails_its_cell_not_the_kernel() -> None:
         await session.shutdown()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_the_guard_blames_the_cell_growing_now_not_one_holding_buffers() -> None:
+    """A cell that holds 100 MiB of typed arrays and idles is innocent; one that grows its
+    memory by `transfer` (no constructor call) is the one failed."""
+    from codemode_kernel.runtime.engine import _process_rss
+
+    async def scenario() -> None:
+        engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
+        session = Session(engine)
+        holder = (
+            "const held = new Uint8Array(1e8).fill(1); yield_control(); await new Promise(() => {})"
+        )
+        quiet, _ = await exec_(session, holder)
+        bomb = (
+            "const kept = [];"
+            "while (true) kept.push(new Uint8Array(new ArrayBuffer(1).transfer(5e7)).fill(1))"
+        )
+        out, _ = await exec_(session, bomb, yield_ms=30_000)
+        assert out.error is not None and "resource=memory_bytes" in out.error.text
+        assert session.get(quiet.cell_id).state == "running"
+        await session.shutdown()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -110,6 +110,7 @@ class CellRuntime:
         self._output_bytes = 0
         #: Bytes of ArrayBuffers / typed arrays this cell has allocated (reported by the prelude).
         self.buffer_bytes = 0
+        self._buffer_bytes_seen = 0  # as of the memory guard's last look
         self._lock = threading.Lock()
         self._over = False
         self._stopped: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -272,6 +273,14 @@ class CellRuntime:
     def lost(self, text: str, name: str = "ScriptError") -> None:
         """The runtime could not run the cell at all (no isolate): report it as a failure."""
         self._report(failure(name, text))
+
+    def buffer_growth(self) -> int:
+        """Buffer bytes allocated since the last call (the memory guard's question)."""
+        grown, self._buffer_bytes_seen = (
+            self.buffer_bytes - self._buffer_bytes_seen,
+            self.buffer_bytes,
+        )
+        return grown
 
     def fail_memory(self, limit: int, observed: int) -> None:
         """The kernel process ran short of memory and this cell allocated the most buffers."""

@@ -189,14 +189,17 @@ class Engine:
         self.spawn(self._start(runtime))
 
     def _guard_memory(self) -> None:
-        """While cells live: if the process is over its memory guard, fail the cell that
-        allocated the most buffer bytes (the heap limit already covers everything else)."""
+        """While cells live: if the process is over its memory guard, fail the cell whose
+        buffers grew the most since the last check (the one growing now, not one that merely
+        holds a lot), or failing that the one that allocated the most (the heap limit already
+        covers everything else)."""
         if not self._live:
             self._guarding = False
             return
+        growth = {runtime: runtime.buffer_growth() for runtime in self._live}
         rss = _process_rss()
         if rss > self.memory_guard:
-            culprit = max(self._live, key=lambda r: r.buffer_bytes)
+            culprit = max(self._live, key=lambda r: (growth[r], r.buffer_bytes))
             if culprit.buffer_bytes > 0:
                 culprit.fail_memory(self.memory_guard, rss)
         self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)

@@ -2,8 +2,9 @@
 // heap limit never sees a cell that fills memory with them. Their constructors are wrapped to
 // count the bytes this cell allocates; every 16 MiB the running total goes to the host, whose
 // process-memory guard fails the cell that allocated the most when the kernel runs short.
-// The count is cumulative (freed buffers are not subtracted): it names the culprit, it is not a
-// limit by itself.
+// Growth in place counts too: `resize` of a resizable buffer and `transfer(n)` /
+// `transferToFixedLength(n)`, which hand back a new buffer of n bytes. The count is cumulative
+// (freed buffers are not subtracted): it names the culprit, it is not a limit by itself.
 const BUFFER_REPORT_STEP = 16 * 1024 * 1024;
 let bufferBytes = 0;
 let bufferReported = 0;
@@ -44,8 +45,30 @@ function ownsFreshBytes(args) {
     && ObjectPrototypeToString(first) === "[object ArrayBuffer]");
 }
 
+/** `ArrayBuffer.prototype[name]` with the bytes it adds counted. */
+function countGrowth(proto, name) {
+  const original = proto[name];
+  if (typeof original !== "function") return;
+  ObjectDefineProperty(proto, name, {
+    value: {
+      [name](...args) {
+        const before = name === "resize" ? this.byteLength : 0;
+        const result = ReflectApply(original, this, args);
+        const after = name === "resize" ? this.byteLength : result.byteLength;
+        if (after > before) countBuffer(after - before);
+        return result;
+      },
+    }[name],
+    writable: true, enumerable: false, configurable: true,
+  });
+}
+
 /** Swap the constructors in place (built-in globals keep their non-enumerable descriptors). */
 function installBufferAccounting() {
+  const bufferProto = globalObject.ArrayBuffer.prototype;
+  countGrowth(bufferProto, "resize");
+  countGrowth(bufferProto, "transfer");
+  countGrowth(bufferProto, "transferToFixedLength");
   globalObject.ArrayBuffer = countingConstructor(globalObject.ArrayBuffer, () => true);
   for (let i = 0; i < TYPED_ARRAY_NAMES.length; i++) {
     const name = TYPED_ARRAY_NAMES[i];
