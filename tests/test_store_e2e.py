@@ -122,3 +122,26 @@ def test_sigkill_during_commits_keeps_every_committed_value_whole(tmp_path: Path
     assert all(values.get(f"c{i}") == i for i in acknowledged)
     # Every cell that committed is whole: c{i} present means a and b reached i or later.
     assert all(values["a"] >= i for i in range(1, n + 1) if f"c{i}" in values)
+
+
+def test_sigterm_ends_the_kernel_gracefully_within_a_second(tmp_path: Path) -> None:
+    """A process manager's SIGTERM: running cells end, the store is closed, exit status 0."""
+    path = tmp_path / "store.sqlite"
+    k = _kernel(path)
+    try:
+        assert k.execute('store("kept", 1)').status == "ok"
+        spinning = k.execute('// @exec: {"yield_time_ms": 50}\nwhile (true) {}')
+        assert spinning.codemode["status"] == "running"
+        process = k.km.provisioner.process  # type: ignore[union-attr]
+        started = time.monotonic()
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0  # not -15: the kernel handled it
+        assert time.monotonic() - started < 3  # within the shutdown second, plus exit
+    finally:
+        k.kc.stop_channels()
+        k.km.cleanup_resources()
+    k = _kernel(path)
+    try:
+        assert _store(k) == {"kept": 1}
+    finally:
+        k.stop()

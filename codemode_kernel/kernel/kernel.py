@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -125,6 +126,9 @@ class CodeModeKernel(Kernel):
         self.session_.listeners += [self.comms, self.displays]
         for msg_type, handler in self.shell_handlers.items():
             self.shell_handlers[msg_type] = self._guarded(msg_type, handler)
+        self._background: set[asyncio.Future[None]] = set()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _configured_tools(self) -> list[Tool]:
         """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
@@ -224,6 +228,21 @@ class CodeModeKernel(Kernel):
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         self._main_loop.call_soon_threadsafe(self.executor.interrupt)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        """A process manager asked the kernel to stop: end every cell, close the store, exit 0."""
+        self._main_loop.call_soon_threadsafe(
+            lambda: self._background.add(asyncio.ensure_future(self._exit_gracefully()))
+        )
+
+    async def _exit_gracefully(self) -> None:
+        try:
+            await asyncio.wait_for(self.session_.shutdown(), timeout=1.0)
+        except asyncio.TimeoutError:
+            self.log.warning("SIGTERM: the code mode session did not shut down within 1 s")
+        except Exception:
+            self.log.exception("SIGTERM: the code mode session failed while shutting down")
+        raise SystemExit(0)  # out of the event loop: the application ends as after a shutdown
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
