@@ -427,3 +427,26 @@ def test_the_guard_blames_the_cell_growing_now_not_one_holding_buffers() -> None
         await session.shutdown()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_live_cells_share_the_kernel_heap_budget() -> None:
+    """All isolates allocate in one pointer-compression cage, so their heaps share a budget:
+    with four cells live each may grow to a quarter of it; alone, a cell gets its own limit."""
+
+    async def scenario() -> None:
+        engine = Engine(prepared=1, heap_budget=200 * MIB)
+        session = Session(engine)
+        idle = "yield_control(); await new Promise(() => {})"
+        quiet = [(await exec_(session, idle))[0].cell_id for _ in range(3)]
+        grow = "const a = []; for (let i = 0; i < 3e6; i++) a.push({ i }); a.length"
+        out, _ = await exec_(session, grow, yield_ms=30_000)
+        assert out.error is not None and out.error.name == "ResourceLimitExceeded"
+        assert f"resource=heap_bytes limit={50 * MIB} " in out.error.text
+        assert [session.get(cid).state for cid in quiet] == ["running"] * 3
+        for cid in quiet:
+            await session.get(cid).terminate()
+        out, _ = await exec_(session, grow, yield_ms=30_000)
+        assert out.error is None and out.result is not None and out.result.json == 3_000_000
+        await session.shutdown()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -58,6 +58,10 @@ class CodeModeKernel(Kernel):
         defaults.MAX_OUTPUT_TOKENS, help="Default output budget per observation."
     ).tag(config=True)
     heap_bytes = Int(defaults.HEAP_BYTES, help="V8 heap limit per cell.").tag(config=True)
+    heap_budget_bytes = Int(
+        defaults.HEAP_BUDGET_BYTES,
+        help="V8 heap of all live cells together; each cell gets at most an equal share.",
+    ).tag(config=True)
     max_cells = Int(defaults.MAX_CELLS, help="Live cells at once.").tag(config=True)
     pending_timers = Int(defaults.PENDING_TIMERS, help="Pending setTimeout timers per cell.").tag(
         config=True
@@ -92,6 +96,7 @@ class CodeModeKernel(Kernel):
             prepared=self.prepared_isolates,
             prepare_now=False,
             memory_guard=self.memory_guard_bytes or None,
+            heap_budget=self.heap_budget_bytes,
         )
         limits = Limits(
             heap_bytes=self.heap_bytes,

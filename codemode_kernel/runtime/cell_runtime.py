@@ -110,6 +110,8 @@ class CellRuntime:
         self._output_bytes = 0
         #: Bytes of ArrayBuffers / typed arrays this cell has allocated (reported by the prelude).
         self.buffer_bytes = 0
+        #: The heap limit in force: the cell's own, or its share of the kernel's budget.
+        self._heap_limit = limits.heap_bytes
         self._buffer_bytes_seen = 0  # as of the memory guard's last look
         self._lock = threading.Lock()
         self._over = False
@@ -139,7 +141,7 @@ class CellRuntime:
             self._host.discard(isolate, self._stopped)
             return
         self._isolate = isolate
-        isolate.set_heap_limit(self._limits.heap_bytes)
+        isolate.set_heap_limit(self._heap_limit)
         isolate.set_sink(self._on_message)
         self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
         try:
@@ -260,7 +262,7 @@ class CellRuntime:
         isolate = self._isolate
         if isolate is None or not isolate.heap_limit_reached():
             return False
-        self._fail_limit("heap_bytes", self._limits.heap_bytes, self._limits.heap_bytes)
+        self._fail_limit("heap_bytes", self._heap_limit, self._heap_limit)
         return True
 
     def _fail_from_exception(self, exc: JSEvalException) -> None:
@@ -273,6 +275,14 @@ class CellRuntime:
     def lost(self, text: str, name: str = "ScriptError") -> None:
         """The runtime could not run the cell at all (no isolate): report it as a failure."""
         self._report(failure(name, text))
+
+    def limit_heap(self, share: int) -> None:
+        """The kernel's heap budget allows this cell `share` bytes now (engine loop)."""
+        limit = min(self._limits.heap_bytes, share)
+        if limit != self._heap_limit:
+            self._heap_limit = limit
+            if self._isolate is not None and not self._over:
+                self._isolate.set_heap_limit(limit)
 
     def buffer_growth(self) -> int:
         """Buffer bytes allocated since the last call (the memory guard's question)."""

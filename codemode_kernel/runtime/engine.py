@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from .. import defaults
 from .cell_runtime import CellRuntime, EventSink, Limits
 from .isolate import Isolate, init_v8
 
@@ -49,6 +50,7 @@ class Engine:
         *,
         prepare_now: bool = True,
         memory_guard: int | None = None,
+        heap_budget: int = defaults.HEAP_BUDGET_BYTES,
         init: Callable[[], Any] = init_v8,
     ) -> None:
         """`prepare_now=False` waits for `start_preparing()` (a kernel calls it once it has
@@ -60,10 +62,15 @@ class Engine:
         `memory_guard` is the process RSS above which the live cell that allocated the most
         buffer bytes is failed (default: half the machine's memory). V8's heap limit cannot
         see ArrayBuffers, so without it a typed-array loop would take the whole kernel down.
+
+        `heap_budget` bounds the V8 heaps of all live cells together: each cell's heap limit is
+        its own limit or an equal share of the budget, whichever is smaller, recomputed as cells
+        start and end (V8 applies a lowered limit at the isolate's next garbage collection).
         """
         self._prepared = prepared
         self.memory_guard = memory_guard or _physical_memory() // 2
         self._live: set[CellRuntime] = set()
+        self.heap_budget = heap_budget
         self._guarding = False
         self._prepare_now = prepare_now
         self._ready: deque[Isolate] = deque()
@@ -180,13 +187,24 @@ class Engine:
 
     def _launch(self, runtime: CellRuntime) -> None:
         self._live.add(runtime)
+        self._share_heap()
         runtime.stopped.add_done_callback(
-            lambda _: self.loop.call_soon_threadsafe(self._live.discard, runtime)
+            lambda _: self.loop.call_soon_threadsafe(self._forget, runtime)
         )
         if not self._guarding:
             self._guarding = True
             self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
         self.spawn(self._start(runtime))
+
+    def _forget(self, runtime: CellRuntime) -> None:
+        self._live.discard(runtime)
+        self._share_heap()
+
+    def _share_heap(self) -> None:
+        """Give every live cell at most an equal share of the kernel's heap budget."""
+        share = self.heap_budget // max(1, len(self._live))
+        for runtime in self._live:
+            runtime.limit_heap(share)
 
     def _guard_memory(self) -> None:
         """While cells live: if the process is over its memory guard, fail the cell whose
