@@ -108,3 +108,31 @@ def test_failures_keep_writes(iso: Isolate) -> None:
     d = done(iso.run('store("kept", true); await null; throw new Error("boom");'))
     assert d["error"]["name"] == "Error"
     assert d["writes"] == {"kept": True}
+
+
+DEEP = "let deep = 1; for (let i = 0; i < 300; i++) deep = [deep];"
+LIMIT = "resource limit exceeded: code=resource_exhausted resource=json_depth limit=256"
+
+
+def test_values_nested_past_the_host_limit_do_not_leave_the_isolate(iso: Isolate) -> None:
+    """The host's JSON decoder has a recursion limit: a deeper store value, tool input or
+    result is refused here, with an error the cell sees, instead of a lost message."""
+    assert thrown(iso, DEEP + 'store("k", deep)') == (
+        'string:Unable to store "k". Only plain serializable objects can be stored.'
+    )
+    tools = [{"name": "t", "global_name": "t", "description": "", "kind": "function"}]
+    other = Isolate()
+    try:
+        msgs = other.run(DEEP + "try { tools.t({ deep }) } catch (e) { text(e) }", tools=tools)
+        assert texts(msgs) == [f"{LIMIT} observed=301"]  # the input object around 300 arrays
+        assert [m for m in msgs if m["t"] == "call"] == []
+    finally:
+        other.close()
+    last = Isolate()
+    try:
+        d = done(last.run(DEEP + 'store("ok", [[1]]); return deep'))
+        assert d["error"]["name"] == "ResourceLimitExceeded"
+        assert d["error"]["text"] == f"{LIMIT} observed=301"  # the result message around it
+        assert d["writes"] == {"ok": [[1]]}  # the cell's writes still commit, as for a failure
+    finally:
+        last.close()

@@ -97,8 +97,9 @@ def test_a_sink_that_raises_on_done_still_frees_the_isolate(
     assert any("sink failed" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
-def test_a_message_the_host_cannot_read_fails_the_cell(engine: Engine) -> None:
-    """A result nested deeper than the host's JSON decoder can go: the cell ends, with a reason."""
+def test_a_result_nested_past_the_host_decoder_fails_the_cell(engine: Engine) -> None:
+    """A result nested deeper than the host's JSON decoder can go never leaves the isolate:
+    the cell ends with the limit, not with a lost message."""
     done: concurrent.futures.Future[Done] = concurrent.futures.Future()
 
     def sink(event: Event) -> None:
@@ -108,7 +109,8 @@ def test_a_message_the_host_cannot_read_fails_the_cell(engine: Engine) -> None:
     body = "let v = 1; for (let i = 0; i < 5000; i++) v = [v]; return (v)"
     engine.start_cell(body, CONFIG, sink, Limits())
     error = done.result(timeout=5).error
-    assert error is not None and error.name == "ScriptError"
-    assert error.text.startswith(
-        "exec runtime could not read a message from the cell: RecursionError"
+    assert error is not None and error.name == "ResourceLimitExceeded"
+    assert error.text == (
+        "resource limit exceeded: code=resource_exhausted resource=json_depth limit=256 "
+        "observed=5001"
     )

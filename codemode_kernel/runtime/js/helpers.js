@@ -22,6 +22,36 @@ function stringifyOrThrowText(value) {
   }
 }
 
+/** How deeply a value may nest to cross to the host (a result, a store value, a tool input):
+ * the host's JSON decoder has a recursion limit, and past it the message would be lost. */
+const MAX_JSON_DEPTH = 256;
+
+/** The nesting depth of a JSON text: brackets outside strings. */
+function jsonDepth(json) {
+  if (json.length <= MAX_JSON_DEPTH * 2) return 0; // cannot be deeper than the limit
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = StringPrototypeCharCodeAt(json, i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return deepest;
+}
+
+/** The reference's resource-limit text for a value nested deeper than MAX_JSON_DEPTH, or null. */
+function tooDeep(json) {
+  const depth = jsonDepth(json);
+  if (depth <= MAX_JSON_DEPTH) return null;
+  return `resource limit exceeded: code=resource_exhausted resource=json_depth limit=${MAX_JSON_DEPTH} observed=${depth}`;
+}
+
 /** `serialize_output_text`: ToString for primitives, JSON for the rest, ToString again if
  * JSON has nothing to say (functions, symbols). */
 function outputText(value) {

@@ -53,6 +53,12 @@ function finishWithValue(value) {
   } catch {
     resultJson = '{"text":"<Uninspectable>"}';
   }
+  const deep = tooDeep(resultJson);
+  if (deep !== null) {
+    const error = { name: "ResourceLimitExceeded", message: deep, text: deep };
+    finishCell(error, "null", storedWritesJson());
+    return;
+  }
   finishCell(null, resultJson, storedWritesJson());
 }
 

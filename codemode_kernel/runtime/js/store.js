@@ -25,7 +25,7 @@ function storeKey(key, helper) {
 function store(key, value) {
   const k = storeKey(key, "store");
   const json = stringifyOrThrowText(value);
-  if (json === undefined) {
+  if (json === undefined || tooDeep(json) !== null) {
     throw `Unable to store ${rustDebugString(k)}. Only plain serializable objects can be stored.`;
   }
   MapPrototypeSet(storedValues, k, json);

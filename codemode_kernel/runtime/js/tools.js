@@ -28,6 +28,8 @@ function makeToolFunction(rawName, kind, globalName) {
     let input = "";
     if (args.length > 0) {
       const json = stringifyOrThrowText(args[0]);
+      const deep = json === undefined ? null : tooDeep(json);
+      if (deep !== null) throw deep;
       if (json !== undefined) input = `,"input":${json}`;
     }
     return startCall(nameJson, kindJson, input);
