@@ -96,3 +96,15 @@ def test_buffers_grown_in_place_are_counted_too(iso: Isolate) -> None:
         20 * mib + 1 + 32 * mib,
     ]
     assert texts(msgs) == [f'[10,true,{16 * mib},"resize"]']
+
+
+def test_intl_objects_count_their_memory_outside_the_heap(iso: Isolate) -> None:
+    """80 000 DateTimeFormats hold ~2 GB of ICU data the heap limit never sees."""
+    msgs = iso.run(
+        """const kept = [];
+        for (let i = 0; i < 600; i++) kept.push(new Intl.DateTimeFormat("en"), Intl.DateTimeFormat());
+        text([kept[0] instanceof Intl.DateTimeFormat, Intl.DateTimeFormat.name,
+              new Intl.NumberFormat("en").format(1234.5)]);"""
+    )
+    assert [m["bytes"] for m in msgs if m["t"] == "buffers"] == [586 * 28 * 1024, 1172 * 28 * 1024]
+    assert texts(msgs) == ['[true,"DateTimeFormat","1,234.5"]']

@@ -450,3 +450,24 @@ def test_live_cells_share_the_kernel_heap_budget() -> None:
         await session.shutdown()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_the_guard_sees_intl_objects_memory() -> None:
+    """ICU data behind Intl objects lives outside the heap: a cell piling them up is the one
+    failed when the kernel runs short, not a cell that merely holds typed arrays."""
+    from codemode_kernel.runtime.engine import _process_rss
+
+    async def scenario() -> None:
+        engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
+        session = Session(engine)
+        holder = (
+            "const held = new Uint8Array(1e8).fill(1); yield_control(); await new Promise(() => {})"
+        )
+        quiet, _ = await exec_(session, holder)
+        pile = "const kept = []; while (true) kept.push(new Intl.DateTimeFormat('en'))"
+        out, _ = await exec_(session, pile, yield_ms=60_000)
+        assert out.error is not None and "resource=memory_bytes" in out.error.text
+        assert session.get(quiet.cell_id).state == "running"
+        await session.shutdown()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
