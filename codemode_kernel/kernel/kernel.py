@@ -13,12 +13,12 @@ import inspect
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import comm
 import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
 from ipykernel.kernelbase import Kernel
-from traitlets import Float, Int, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 
 from .. import __version__, defaults
 from ..output.unicode import well_formed_text
@@ -35,6 +35,9 @@ from .history import History
 from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .publish import Publisher
 from .stdin import StdinPrompter, StdinTarget
+
+if TYPE_CHECKING:
+    from ..session.mcp_servers import KernelMCPServers
 
 T = TypeVar("T")
 ShellHandler = Callable[[Any, Any, Any], Awaitable[None]]
@@ -89,6 +92,19 @@ class CodeModeKernel(Kernel):
         help='Kernel-side tools as import paths, e.g. ["package.module:callable"]; entry points '
         "in the group `codemode_kernel.tools` are added too.",
     ).tag(config=True)
+    mcp_servers = Dict(
+        help='MCP servers whose tools cells call as tools.mcp__{server}__{tool}: {"name": '
+        '{"command": ..., "args": [...], "env": {...}, "cwd": ...}} or {"name": {"url": ..., '
+        '"headers": {...}}}, as in the "mcpServers" of MCP clients.',
+    ).tag(config=True)
+    mcp_config = Unicode(
+        "",
+        help='A JSON file {"mcpServers": {...}} of MCP servers (joined with mcp_servers, which '
+        "wins for a name in both).",
+    ).tag(config=True)
+    mcp_retry_seconds = Float(
+        30.0, help="Least time between two attempts to connect an MCP server that is down."
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -113,6 +129,7 @@ class CodeModeKernel(Kernel):
         store = open_store(self.store_bytes, self.store_path or None)
         self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
         self._main_loop = asyncio.get_event_loop()
+        self.mcp = self._mcp_servers()
         self.displays = CellDisplays()
         self.executor = ExecuteHandler(
             self.session_, self.toolbox, self.displays, self.max_output_tokens
@@ -144,6 +161,21 @@ class CodeModeKernel(Kernel):
             except ValueError as exc:
                 self.log.error("CodeModeKernel.tools: %s", exc)
         return tools
+
+    def _mcp_servers(self) -> KernelMCPServers | None:
+        """The configured MCP servers, connecting in the background once the main loop runs
+        (the SDK is imported only when there are servers)."""
+        if not self.mcp_servers and not self.mcp_config:
+            return None
+        from ..session.mcp_servers import KernelMCPServers
+        from ..tools.mcp_config import configured_servers
+
+        servers = configured_servers(self.mcp_servers, self.mcp_config, self.log)
+        if not servers:
+            return None
+        mcp = KernelMCPServers(self.toolbox, servers, self.log, self.mcp_retry_seconds)
+        self._main_loop.call_soon(mcp.start)
+        return mcp
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -193,6 +225,8 @@ class CodeModeKernel(Kernel):
     ) -> dict[str, Any]:
         if store_history and not silent and code.strip():
             self.history.append(self.execution_count, code)
+        if self.mcp is not None:  # servers that are down are tried again (at most every 30 s)
+            self._main_loop.call_soon_threadsafe(self.mcp.retry_due)
         parent = self.get_parent()
         publisher = self._publisher(parent)
         msg_id = parent["header"]["msg_id"]
@@ -242,7 +276,7 @@ class CodeModeKernel(Kernel):
 
     async def _exit_gracefully(self) -> None:
         try:
-            await asyncio.wait_for(self.session_.shutdown(), timeout=1.0)
+            await asyncio.wait_for(self._shutdown_session(), timeout=1.0)
         except asyncio.TimeoutError:
             self.log.warning("SIGTERM: the code mode session did not shut down within 1 s")
         except Exception:
@@ -250,7 +284,7 @@ class CodeModeKernel(Kernel):
         raise SystemExit(0)  # out of the event loop: the application ends as after a shutdown
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
-        future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
+        future = asyncio.run_coroutine_threadsafe(self._shutdown_session(), self._main_loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=1.0)
         except asyncio.TimeoutError:  # shutdown must answer regardless
@@ -258,6 +292,11 @@ class CodeModeKernel(Kernel):
         except Exception:
             self.log.exception("code mode session failed while shutting down")
         return {"status": "ok", "restart": restart}
+
+    async def _shutdown_session(self) -> None:
+        """The cells and the MCP sessions end together, within the shutdown second."""
+        closing = [] if self.mcp is None else [self.mcp.close()]
+        await asyncio.gather(self.session_.shutdown(), *closing)
 
     async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:
         """ipykernel's shutdown, with the loops stopped only after this message is done.
