@@ -101,6 +101,17 @@ def test_a_cell_calls_a_kernel_mcp_tool(started: Started) -> None:
     assert "MCP server 'broken'" in started.stderr  # logged, naming the server
 
 
+def test_percent_tools_names_the_mcp_server(started: Started) -> None:
+    wait_for_tool(started.kernel, "mcp__echo__add")
+    run = started.kernel.execute("%tools")
+    (display,) = run.of_type("display_data")
+    lines = display["content"]["data"]["text/plain"].splitlines()
+    assert "mcp__echo__add function mcp:echo Add two integers." in [
+        " ".join(x.split()) for x in lines
+    ]
+    assert "<td>mcp:echo</td>" in display["content"]["data"]["text/html"]
+
+
 def test_tools_list_changed_refreshes_later_cells(started: Started) -> None:
     kernel = started.kernel
     wait_for_tool(kernel, "mcp__echo__grow")

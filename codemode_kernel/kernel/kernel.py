@@ -123,9 +123,13 @@ class CodeModeKernel(Kernel):
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
         self.toolbox = Toolbox()
         self.history = History()
-        local = [*self._configured_tools(), *load_entry_points()]
-        if local:
-            LocalTools(self.toolbox, local)
+        # Entry points after configuration: for a name in both, the later registration wins.
+        for label, local in (
+            ("kernel config", self._configured_tools()),
+            ("entry point", load_entry_points()),
+        ):
+            if local:
+                LocalTools(self.toolbox, local, label)
         store = open_store(self.store_bytes, self.store_path or None)
         self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
         self._main_loop = asyncio.get_event_loop()
