@@ -13,7 +13,7 @@ import inspect
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import comm
 import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
@@ -24,20 +24,17 @@ from .. import __version__, defaults
 from ..output.unicode import well_formed_text
 from ..protocol import KERNEL_NAME
 from ..runtime import Engine, Limits
-from ..session.router import LocalTools, Toolbox
+from ..session.router import Toolbox
 from ..session.session import Session, SessionConfig
 from ..session.store import open_store
-from ..tools import Tool, load_configured, load_entry_points
 from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
 from .history import History
 from .introspect import complete_reply, inspect_reply, is_complete_reply
+from .providers import register_local_tools, start_mcp_servers
 from .publish import Publisher
 from .stdin import StdinPrompter, StdinTarget
-
-if TYPE_CHECKING:
-    from ..session.mcp_servers import KernelMCPServers
 
 T = TypeVar("T")
 ShellHandler = Callable[[Any, Any, Any], Awaitable[None]]
@@ -93,17 +90,13 @@ class CodeModeKernel(Kernel):
         "in the group `codemode_kernel.tools` are added too.",
     ).tag(config=True)
     mcp_servers = Dict(
-        help='MCP servers whose tools cells call as tools.mcp__{server}__{tool}: {"name": '
-        '{"command": ..., "args": [...], "env": {...}, "cwd": ...}} or {"name": {"url": ..., '
-        '"headers": {...}}}, as in the "mcpServers" of MCP clients.',
+        help='MCP servers for cells, as in "mcpServers": {"name": {"command"/"url": ...}}.'
     ).tag(config=True)
-    mcp_config = Unicode(
-        "",
-        help='A JSON file {"mcpServers": {...}} of MCP servers (joined with mcp_servers, which '
-        "wins for a name in both).",
-    ).tag(config=True)
+    mcp_config = Unicode("", help='A JSON file {"mcpServers": {...}}; mcp_servers wins.').tag(
+        config=True
+    )
     mcp_retry_seconds = Float(
-        30.0, help="Least time between two attempts to connect an MCP server that is down."
+        30.0, help="Least time between two connects of a down MCP server."
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -123,17 +116,18 @@ class CodeModeKernel(Kernel):
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
         self.toolbox = Toolbox()
         self.history = History()
-        # Entry points after configuration: for a name in both, the later registration wins.
-        for label, local in (
-            ("kernel config", self._configured_tools()),
-            ("entry point", load_entry_points()),
-        ):
-            if local:
-                LocalTools(self.toolbox, local, label)
+        register_local_tools(self.toolbox, self.tools, self.log)
         store = open_store(self.store_bytes, self.store_path or None)
         self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
         self._main_loop = asyncio.get_event_loop()
-        self.mcp = self._mcp_servers()
+        self.mcp = start_mcp_servers(
+            self.toolbox,
+            self.mcp_servers,
+            self.mcp_config,
+            self.mcp_retry_seconds,
+            self.log,
+            self._main_loop,
+        )
         self.displays = CellDisplays()
         self.executor = ExecuteHandler(
             self.session_, self.toolbox, self.displays, self.max_output_tokens
@@ -155,31 +149,6 @@ class CodeModeKernel(Kernel):
         self._background: set[asyncio.Future[None]] = set()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_sigterm)
-
-    def _configured_tools(self) -> list[Tool]:
-        """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
-        tools: list[Tool] = []
-        for spec in self.tools:
-            try:
-                tools += load_configured([spec])
-            except ValueError as exc:
-                self.log.error("CodeModeKernel.tools: %s", exc)
-        return tools
-
-    def _mcp_servers(self) -> KernelMCPServers | None:
-        """The configured MCP servers, connecting in the background once the main loop runs
-        (the SDK is imported only when there are servers)."""
-        if not self.mcp_servers and not self.mcp_config:
-            return None
-        from ..session.mcp_servers import KernelMCPServers
-        from ..tools.mcp_config import configured_servers
-
-        servers = configured_servers(self.mcp_servers, self.mcp_config, self.log)
-        if not servers:
-            return None
-        mcp = KernelMCPServers(self.toolbox, servers, self.log, self.mcp_retry_seconds)
-        self._main_loop.call_soon(mcp.start)
-        return mcp
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
