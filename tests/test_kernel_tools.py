@@ -86,3 +86,24 @@ def test_a_long_tool_call_shows_a_live_progress_line(kernel: Kernel) -> None:
     ]
     assert any("running" in line and "tools: slow_echo" in line for line in lines), lines
     assert lines[-1].startswith(f"Cell {run.codemode['cell_id']} completed after ")
+
+
+def test_percent_tools_lists_each_tool_with_its_provider(kernel: Kernel) -> None:
+    comm_id = kernel.open_comm(
+        {"tools": [{"name": "note-it", "description": "Take a note.\nMore.", "kind": "freeform"}]}
+    )
+    assert kernel.comm_messages(comm_id)[0]["type"] == "tools_registered"
+    run = kernel.execute("%tools")
+    assert run.status == "ok"
+    (display,) = run.of_type("display_data")
+    plain = display["content"]["data"]["text/plain"].splitlines()
+    assert plain[0].split() == ["tool", "kind", "provider", "description"]
+    rows = {line.split("  ")[0]: " ".join(line.split()) for line in plain[1:]}
+    assert rows["multiply"] == "multiply function kernel config Multiply two numbers."
+    assert rows["shout"] == (
+        "shout function entry point Upper-case text (registered through an entry point)."
+    )
+    assert rows["note_it"] == "note_it freeform comm client Take a note."  # the JS name
+    html = display["content"]["data"]["text/html"]
+    assert "<th>provider</th>" in html and "<td>comm client</td>" in html
+    kernel.close_comm(comm_id)

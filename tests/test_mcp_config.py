@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from codemode_kernel.tools import Tool, exec_description, tool_declaration
 from codemode_kernel.tools.descriptions import MCP_TYPESCRIPT_PREAMBLE
 from codemode_kernel.tools.mcp_config import (
     MCPServer,
+    configured_servers,
     load_mcp_config,
     servers_from_mapping,
 )
@@ -88,6 +90,28 @@ def test_config_file(tmp_path: Path) -> None:
 
 
 # --- names ------------------------------------------------------------------------------------
+
+
+def test_kernel_configuration_logs_mistakes_and_keeps_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(json.dumps({"mcpServers": {"a": {"command": "x"}, "b": {"command": "y"}}}))
+    logger = logging.getLogger("test-kernel")
+    servers = {"b": {"url": "http://h/mcp"}, "bad": {"command": ""}, "c": "not an object"}
+    found = configured_servers(servers, str(path), logger)
+    assert [(s.name, s.transport) for s in found] == [("a", "stdio"), ("b", "streamable-http")]
+    assert [r.getMessage() for r in caplog.records] == [
+        """CodeModeKernel.mcp_servers: MCP server 'bad': "command" must be a non-empty string""",
+        "CodeModeKernel.mcp_servers: MCP server 'c': expected an object, got str",
+    ]
+    caplog.clear()
+    path.write_text("{not json")
+    assert configured_servers({}, str(path), logger) == []
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        f"CodeModeKernel.mcp_config: MCP config {str(path)!r}: not valid JSON"
+    )
 
 
 def test_names_are_sanitized_like_codex() -> None:

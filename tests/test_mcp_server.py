@@ -42,9 +42,9 @@ class Session:
     """An MCP client session held open across the module's tests by one task on a background
     loop (the SDK's client must be entered and left by the same task)."""
 
-    def __init__(self, loop: Loop, server: StdioServerParameters) -> None:
+    def __init__(self, loop: Loop, server: StdioServerParameters | Client) -> None:
         self.loop = loop
-        self.client = Client(server, cache=None)
+        self.client = server if isinstance(server, Client) else Client(server, cache=None)
         self._ready = asyncio.run_coroutine_threadsafe(self._ready_future(), loop.loop).result()
         self._stop = asyncio.run_coroutine_threadsafe(self._event(), loop.loop).result()
         self._holder = asyncio.run_coroutine_threadsafe(self._hold(), loop.loop)

@@ -53,6 +53,7 @@ def test_tools_are_named_and_declared(toolset: tuple[MCPToolset, dict[str, Tool]
         "mcp__echo__image",
         "mcp__echo__slow",
         "mcp__echo__crash",
+        "mcp__echo__grow",
     ]
     assert tools["mcp__echo__dashed-name"].global_name == "mcp__echo__dashed_name"
     assert tools["mcp__echo__add"].description == "Add two integers."

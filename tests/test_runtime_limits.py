@@ -115,6 +115,8 @@ def test_the_breach_is_decided_before_the_script_own_completion(engine: Engine) 
 class Answers:
     """A provider that answers every call at once with a fixed value, as a client could."""
 
+    label = "comm client"
+
     def __init__(self, toolbox: Toolbox, values: dict[str, Any]) -> None:
         self._toolbox, self._values = toolbox, values
         toolbox.register(self, [{"name": name} for name in values])

@@ -12,6 +12,7 @@ from codemode_kernel.errors import ExecError
 from codemode_kernel.source import (
     ExecRequest,
     ListCells,
+    ListTools,
     PreparedCode,
     ShowStore,
     WaitRequest,
@@ -305,6 +306,8 @@ def test_wait_pragma_errors(text: str, message: str) -> None:
         ("%cells", ListCells()),
         (" %cells \n\n", ListCells()),
         ("%store", ShowStore()),
+        ("%tools", ListTools()),
+        ("\n  %tools  \n", ListTools()),
     ],
 )
 def test_magics(text: str, expected: object) -> None:
@@ -349,10 +352,12 @@ WAIT_OPTS = "supported: --yield-time-ms N, --max-tokens N"
         ("%cells all", "%cells takes no arguments"),
         ("%store x", "%store takes no arguments"),
         ("%cells\n%store", "%cells must be the only line in its cell"),
-        ("%foo", "unknown magic %foo; supported: %wait, %terminate, %cells, %store"),
-        ("%foo\n1", "unknown magic %foo; supported: %wait, %terminate, %cells, %store"),
-        ("%", "unknown magic %; supported: %wait, %terminate, %cells, %store"),
-        ("%Wait 3", "unknown magic %Wait; supported: %wait, %terminate, %cells, %store"),
+        ("%tools mcp", "%tools takes no arguments"),
+        ("%tools\n1", "%tools must be the only line in its cell"),
+        ("%foo", "unknown magic %foo; supported: %wait, %terminate, %cells, %store, %tools"),
+        ("%foo\n1", "unknown magic %foo; supported: %wait, %terminate, %cells, %store, %tools"),
+        ("%", "unknown magic %; supported: %wait, %terminate, %cells, %store, %tools"),
+        ("%Wait 3", "unknown magic %Wait; supported: %wait, %terminate, %cells, %store, %tools"),
     ],
 )
 def test_magic_errors(text: str, message: str) -> None:

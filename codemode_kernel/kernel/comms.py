@@ -33,6 +33,8 @@ PublisherFor = Callable[[dict[str, Any]], Publisher]
 class ClientProvider:
     """One open `codemode` comm: the provider of the tools its client registered."""
 
+    label = "comm client"
+
     def __init__(self, hub: CommHub, comm: Any) -> None:
         self.hub = hub
         self.comm = comm

@@ -23,6 +23,7 @@ from ..output.messages import (
     result_output,
     status_output,
     store_output,
+    tools_output,
 )
 from ..output.traceback import hint
 from ..output.unicode import well_formed
@@ -30,7 +31,7 @@ from ..protocol import METADATA_KEY, status_display_id
 from ..session.cell import Observation
 from ..session.router import Toolbox
 from ..session.session import Session
-from ..source import ExecRequest, ListCells, ShowStore, WaitRequest, parse_cell
+from ..source import ExecRequest, ListCells, ListTools, ShowStore, WaitRequest, parse_cell
 from ..source.javascript import top_level_declarations
 from .displays import CellDisplays
 from .publish import ProgressLine, Publisher, RequestObserver
@@ -86,6 +87,11 @@ class ExecuteHandler:
                 if request.clear:
                     self.session.store.clear()
                 outputs.send(store_output(None, dict(self.session.store.values)))
+            elif isinstance(request, ListTools):
+                listing = self.toolbox.listing()
+                outputs.send(
+                    tools_output([(t.js_name, t.kind, t.provider, t.summary) for t in listing])
+                )
             # An empty cell or a table: no cell was observed, and nothing failed.
             return reply.ok(_meta(None, "completed"))
         except CodeModeError as exc:

@@ -18,21 +18,21 @@ from typing import Any, TypeVar
 import comm
 import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
 from ipykernel.kernelbase import Kernel
-from traitlets import Float, Int, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 
 from .. import __version__, defaults
 from ..output.unicode import well_formed_text
 from ..protocol import KERNEL_NAME
 from ..runtime import Engine, Limits
-from ..session.router import LocalTools, Toolbox
+from ..session.router import Toolbox
 from ..session.session import Session, SessionConfig
 from ..session.store import open_store
-from ..tools import Tool, load_configured, load_entry_points
 from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
 from .history import History
 from .introspect import complete_reply, inspect_reply, is_complete_reply
+from .providers import register_local_tools, start_mcp_servers
 from .publish import Publisher
 from .stdin import StdinPrompter, StdinTarget
 
@@ -89,6 +89,15 @@ class CodeModeKernel(Kernel):
         help='Kernel-side tools as import paths, e.g. ["package.module:callable"]; entry points '
         "in the group `codemode_kernel.tools` are added too.",
     ).tag(config=True)
+    mcp_servers = Dict(
+        help='MCP servers for cells, as in "mcpServers": {"name": {"command"/"url": ...}}.'
+    ).tag(config=True)
+    mcp_config = Unicode("", help='A JSON file {"mcpServers": {...}}; mcp_servers wins.').tag(
+        config=True
+    )
+    mcp_retry_seconds = Float(
+        30.0, help="Least time between two connects of a down MCP server."
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -107,12 +116,18 @@ class CodeModeKernel(Kernel):
         config = SessionConfig(self.yield_time_ms, limits, self.max_cells, self.store_bytes)
         self.toolbox = Toolbox()
         self.history = History()
-        local = [*self._configured_tools(), *load_entry_points()]
-        if local:
-            LocalTools(self.toolbox, local)
+        register_local_tools(self.toolbox, self.tools, self.log)
         store = open_store(self.store_bytes, self.store_path or None)
         self.session_ = Session(self.engine, config, tools=self.toolbox, store=store)
         self._main_loop = asyncio.get_event_loop()
+        self.mcp = start_mcp_servers(
+            self.toolbox,
+            self.mcp_servers,
+            self.mcp_config,
+            self.mcp_retry_seconds,
+            self.log,
+            self._main_loop,
+        )
         self.displays = CellDisplays()
         self.executor = ExecuteHandler(
             self.session_, self.toolbox, self.displays, self.max_output_tokens
@@ -134,16 +149,6 @@ class CodeModeKernel(Kernel):
         self._background: set[asyncio.Future[None]] = set()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_sigterm)
-
-    def _configured_tools(self) -> list[Tool]:
-        """`c.CodeModeKernel.tools`; a bad entry is logged and skipped, never fatal."""
-        tools: list[Tool] = []
-        for spec in self.tools:
-            try:
-                tools += load_configured([spec])
-            except ValueError as exc:
-                self.log.error("CodeModeKernel.tools: %s", exc)
-        return tools
 
     @property
     def language_info(self) -> dict[str, Any]:  # type: ignore[override]
@@ -193,6 +198,8 @@ class CodeModeKernel(Kernel):
     ) -> dict[str, Any]:
         if store_history and not silent and code.strip():
             self.history.append(self.execution_count, code)
+        if self.mcp is not None:  # servers that are down are tried again (at most every 30 s)
+            self._main_loop.call_soon_threadsafe(self.mcp.retry_due)
         parent = self.get_parent()
         publisher = self._publisher(parent)
         msg_id = parent["header"]["msg_id"]
@@ -242,7 +249,7 @@ class CodeModeKernel(Kernel):
 
     async def _exit_gracefully(self) -> None:
         try:
-            await asyncio.wait_for(self.session_.shutdown(), timeout=1.0)
+            await asyncio.wait_for(self._shutdown_session(), timeout=1.0)
         except asyncio.TimeoutError:
             self.log.warning("SIGTERM: the code mode session did not shut down within 1 s")
         except Exception:
@@ -250,7 +257,7 @@ class CodeModeKernel(Kernel):
         raise SystemExit(0)  # out of the event loop: the application ends as after a shutdown
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
-        future = asyncio.run_coroutine_threadsafe(self.session_.shutdown(), self._main_loop)
+        future = asyncio.run_coroutine_threadsafe(self._shutdown_session(), self._main_loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=1.0)
         except asyncio.TimeoutError:  # shutdown must answer regardless
@@ -258,6 +265,11 @@ class CodeModeKernel(Kernel):
         except Exception:
             self.log.exception("code mode session failed while shutting down")
         return {"status": "ok", "restart": restart}
+
+    async def _shutdown_session(self) -> None:
+        """The cells and the MCP sessions end together, within the shutdown second."""
+        closing = [] if self.mcp is None else [self.mcp.close()]
+        await asyncio.gather(self.session_.shutdown(), *closing)
 
     async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:
         """ipykernel's shutdown, with the loops stopped only after this message is done.

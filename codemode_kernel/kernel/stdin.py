@@ -39,6 +39,8 @@ class StdinTarget:
 class StdinPrompter:
     """The `prompter` of a kernel's Toolbox."""
 
+    label = "front end"  # answers `prompt()`, which is no tool: `%tools` never lists it
+
     def __init__(
         self,
         toolbox: Toolbox,

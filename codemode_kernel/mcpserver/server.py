@@ -4,7 +4,9 @@ so any MCP client gets code mode over a sandboxed JS cell that calls the other t
 Each MCP session owns one `CodeModeKernel`, driven through `CodeModeClient` with the nested
 tools (the configured MCP servers and `--tool` callables; the kernel adds its entry-point tools
 itself). The kernel starts on the session's first request — `tools/list` too, because the tool
-descriptions are the kernel's own `describe()` text — and is shut down with the session.
+descriptions are the kernel's own `describe()` text — and is shut down with the session: over
+stdio when stdin closes, over Streamable HTTP when the client ends the session or it is closed
+idle. Requests without a session (the sessionless 2026-07-28 HTTP protocol) share one kernel.
 Results are the reference's model-facing items (`ExecResult.to_model_output()`) as MCP
 content, with `isError` exactly when the cell's status is `failed`.
 """
@@ -133,6 +135,43 @@ class KernelSession:
             await client.close()
 
 
+class KernelPool:
+    """The kernels of one server: one per MCP session, and one shared by the requests that
+    come without a session (stdio's single connection, 2026-07-28 sessionless HTTP)."""
+
+    def __init__(self, tools: Sequence[ToolOrServer], factory: ClientFactory) -> None:
+        self.tools = list(tools)
+        self.factory = factory
+        self.shared = KernelSession(tools, factory)
+        self.sessions: dict[str, KernelSession] = {}
+
+    def kernel_for(self, ctx: Any) -> KernelSession:
+        """The kernel of the request's MCP session, created (not yet started) on its first
+        request; the session's end (client DELETE, idle timeout) shuts it down."""
+        # The SDK hands lowlevel handlers no public way to the connection yet; without one
+        # every request shares one kernel, as sessionless ones do.
+        connection = getattr(ctx.session, "_connection", None)
+        session_id = getattr(connection, "session_id", None)
+        if connection is None or session_id is None:
+            return self.shared
+        kernel = self.sessions.get(session_id)
+        if kernel is None:
+            kernel = self.sessions[session_id] = KernelSession(self.tools, self.factory)
+            connection.exit_stack.push_async_callback(self._ended, session_id)
+        return kernel
+
+    async def _ended(self, session_id: str) -> None:
+        kernel = self.sessions.pop(session_id, None)
+        if kernel is not None:
+            await kernel.close()
+            log.info("MCP session %s ended; its kernel is shut down", session_id)
+
+    async def close(self) -> None:
+        kernels = [self.shared, *self.sessions.values()]
+        self.sessions.clear()
+        await asyncio.gather(*(k.close() for k in kernels), return_exceptions=True)
+
+
 async def list_tools(kernel: KernelSession) -> types.ListToolsResult:
     descriptions = await (await kernel.get()).describe()
     return types.ListToolsResult(
@@ -176,16 +215,17 @@ async def call_tool(kernel: KernelSession, name: str, args: dict[str, Any]) -> t
     return _error(f"unknown tool `{name}`: this server has `exec` and `wait`")
 
 
-def build_server(kernel: KernelSession) -> Server[Any]:
-    """A low-level SDK server whose two tools run on `kernel` (one per MCP session)."""
+def build_server(kernels: KernelPool) -> Server[Any]:
+    """A low-level SDK server whose two tools run on the kernel of the request's session."""
 
     async def on_list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return await list_tools(kernel)
+        return await list_tools(kernels.kernel_for(ctx))
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await call_tool(kernel, params.name, dict(params.arguments or {}))
+        arguments = dict(params.arguments or {})
+        return await call_tool(kernels.kernel_for(ctx), params.name, arguments)
 
     return Server(SERVER_NAME, on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
@@ -194,10 +234,37 @@ async def serve_stdio(tools: Sequence[ToolOrServer], factory: ClientFactory) -> 
     """Serve one MCP session on stdin/stdout; its kernel is shut down when stdin closes."""
     from mcp.server.stdio import stdio_server
 
-    kernel = KernelSession(tools, factory)
-    server = build_server(kernel)
+    kernels = KernelPool(tools, factory)
+    server = build_server(kernels)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
-        await kernel.close()
+        await kernels.close()
+
+
+async def serve_http(
+    tools: Sequence[ToolOrServer],
+    factory: ClientFactory,
+    host: str,
+    port: int,
+    max_sessions: int,
+    idle_timeout: float,
+) -> None:
+    """Serve Streamable HTTP at http://HOST:PORT/mcp until interrupted: at most `max_sessions`
+    sessions at once (more are refused with 503), each closed after `idle_timeout` seconds
+    without a request, and every kernel shut down on the way out."""
+    import uvicorn
+
+    kernels = KernelPool(tools, factory)
+    app = build_server(kernels).streamable_http_app(
+        streamable_http_path="/mcp",
+        max_sessions=max_sessions,
+        session_idle_timeout=idle_timeout,
+        host=host,
+    )
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await kernels.close()

@@ -12,6 +12,7 @@ import base64
 import binascii
 import enum
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
@@ -179,21 +180,30 @@ def store_output(cell_id: str | None, values: dict[str, Any]) -> Output:
 
 def cells_output(rows: list[tuple[str, str, float, int]]) -> Output:
     """The `%cells` table: (cell id, state, age in seconds, buffered items) per live cell."""
-    header = ("cell", "state", "age", "buffered")
     cells = [(cid, state, f"{age:.1f}s", str(buffered)) for cid, state, age, buffered in rows]
-    if not cells:
+    return _table(("cell", "state", "age", "buffered"), cells, "No live cells.")
+
+
+def tools_output(rows: list[tuple[str, str, str, str]]) -> Output:
+    """The `%tools` table: (JS name, kind, provider, first description line) per tool."""
+    return _table(("tool", "kind", "provider", "description"), rows, "No tools.")
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], empty: str) -> Output:
+    """A control cell's table, as aligned `text/plain` columns and an HTML table."""
+    if not rows:
         return "display_data", display_data(
-            {"text/plain": "No live cells.", "text/html": "<p>No live cells.</p>"},
+            {"text/plain": empty, "text/html": f"<p>{html.escape(empty)}</p>"},
             codemode_metadata(None, "status"),
         )
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     plain = "\n".join(
         "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
-        for r in [header, *cells]
+        for r in [header, *rows]
     )
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in cells
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     bundle = {"text/plain": plain, "text/html": table}

@@ -42,8 +42,24 @@ class ToolCall:
     provider: Provider = field(repr=False)
 
 
+@dataclass(frozen=True)
+class ToolRow:
+    """One tool as `%tools` lists it."""
+
+    js_name: str  # the key of `tools.<js_name>`
+    kind: str
+    provider: str
+    summary: str  # the first line of its description
+
+
 class Provider(Protocol):
-    """Answers tool calls by calling `Toolbox.settle` later (or never, when cancelled)."""
+    """Answers tool calls by calling `Toolbox.settle` later (or never, when cancelled).
+
+    `label` says where its tools come from, in `%tools`: `comm client`, `kernel config`,
+    `entry point` or `mcp:{server}`.
+    """
+
+    label: str
 
     def start_call(self, call: ToolCall) -> None: ...
 
@@ -91,6 +107,18 @@ class Toolbox:
                 "kind": d.get("kind", "function"),
             }
             for d, _ in self._tools.values()
+        ]
+
+    def listing(self) -> list[ToolRow]:
+        """`%tools`: what a new cell gets, one row per tool, in `ALL_TOOLS` order."""
+        return [
+            ToolRow(
+                normalize_identifier(d["name"]),
+                d.get("kind", "function"),
+                provider.label,
+                (d.get("description") or "").strip().split("\n", 1)[0],
+            )
+            for d, provider in self._tools.values()
         ]
 
     def raw_definitions(self) -> list[dict[str, Any]]:
@@ -155,7 +183,8 @@ class Toolbox:
 class LocalTools:
     """The kernel's own Python tools (from configuration or entry points) as a provider."""
 
-    def __init__(self, toolbox: Toolbox, tools: list[Tool]) -> None:
+    def __init__(self, toolbox: Toolbox, tools: list[Tool], label: str) -> None:
+        self.label = label  # `kernel config` or `entry point`
         self._toolbox = toolbox
         self._by_name = {t.name: t for t in tools}
         self._tasks: dict[str, asyncio.Task[None]] = {}

@@ -4,6 +4,7 @@ from .javascript import PreparedCode, completion_target, prepare
 from .requests import (
     ExecRequest,
     ListCells,
+    ListTools,
     Request,
     ShowStore,
     WaitRequest,
@@ -14,6 +15,7 @@ from .requests import (
 __all__ = [
     "ExecRequest",
     "ListCells",
+    "ListTools",
     "PreparedCode",
     "Request",
     "ShowStore",

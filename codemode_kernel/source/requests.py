@@ -24,7 +24,7 @@ _EXEC_NEEDS_SOURCE = "exec pragma must be followed by JavaScript source on subse
 _EXEC_NOT_OBJECT = f"exec pragma must be a JSON object with supported fields {_EXEC_FIELDS}"
 _WAIT_KEYS = ("cell_id", "yield_time_ms", "max_tokens", "terminate")
 _WAIT_FIELDS = "cell_id, yield_time_ms, max_tokens and terminate"
-_MAGICS = ("wait", "terminate", "cells", "store")
+_MAGICS = ("wait", "terminate", "cells", "store", "tools")
 _WAIT_OPTIONS = {"--yield-time-ms": "yield_time_ms", "--max-tokens": "max_tokens"}
 _DIGITS = re.compile(r"[0-9]+")  # magic-command syntax only, never JavaScript
 _ECHO_CHARS = 40  # how much of a too-long argument an error message repeats
@@ -64,7 +64,12 @@ class ShowStore:
     clear: bool = False
 
 
-Request = ExecRequest | WaitRequest | ListCells | ShowStore
+@dataclass(frozen=True)
+class ListTools:
+    """`%tools`: the tools a new cell would get, with the provider of each."""
+
+
+Request = ExecRequest | WaitRequest | ListCells | ShowStore | ListTools
 
 
 def parse_cell(text: str) -> Request | None:
@@ -239,14 +244,20 @@ def _parse_wait_pragma(cell: str) -> WaitRequest:
 
 
 def _parse_magic(cell: str) -> Request:
-    """`%wait`, `%terminate`, `%cells`, `%store`; each must be the whole (one-line) cell."""
+    """`%wait`, `%terminate`, `%cells`, `%store`, `%tools`; each the whole (one-line) cell."""
     first, *_ = cell.split("\n", 1)
     name, *args = first.split()
     magic = name[1:]
     if magic not in _MAGICS:
-        raise ExecError(f"unknown magic {name}; supported: %wait, %terminate, %cells, %store")
+        raise ExecError(
+            f"unknown magic {name}; supported: %wait, %terminate, %cells, %store, %tools"
+        )
     if "\n" in cell:
         raise ExecError(f"{name} must be the only line in its cell")
+    if magic == "tools":
+        if args:
+            raise ExecError("%tools takes no arguments")
+        return ListTools()
     if magic == "store" and args and args[0].startswith("-"):
         if args != ["--clear"]:
             raise ExecError("%store: unknown option; supported: %store --clear")

@@ -8,6 +8,7 @@ server and the field, and nothing here starts a process: a config can be checked
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,3 +132,23 @@ def unique_servers(servers: Iterable[MCPServer]) -> list[MCPServer]:
         by_name.pop(server.name, None)
         by_name[server.name] = server
     return list(by_name.values())
+
+
+def configured_servers(
+    servers: Mapping[str, Any], config_path: str, logger: logging.Logger
+) -> list[MCPServer]:
+    """The `mcp_config` file's servers, then `mcp_servers` (a later name replaces an earlier).
+    A configuration mistake is logged, naming the server and the field, and that part skipped:
+    the kernel keeps serving."""
+    found: list[MCPServer] = []
+    if config_path:
+        try:
+            found += load_mcp_config(config_path)
+        except ValueError as exc:
+            logger.error("CodeModeKernel.mcp_config: %s", exc)
+    for name, entry in servers.items():
+        try:
+            found += servers_from_mapping({name: entry})
+        except ValueError as exc:
+            logger.error("CodeModeKernel.mcp_servers: %s", exc)
+    return unique_servers(found)

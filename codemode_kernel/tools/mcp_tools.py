@@ -38,16 +38,22 @@ class _CallMCPTool:
 
 
 def mcp_tools(sessions: Iterable[MCPSession]) -> list[Tool]:
-    """The open sessions' tools, named for cells (`mcp__{server}__{tool}`, unique across all).
+    """The open sessions' tools, named for cells (`mcp__{server}__{tool}`, unique across all)."""
+    return [tool for tools in tools_by_server(sessions).values() for tool in tools]
+
+
+def tools_by_server(sessions: Iterable[MCPSession]) -> dict[str, list[Tool]]:
+    """The open sessions' tools by server name, named uniquely across all servers.
 
     Servers are taken in the given order and each server's tools in its listing order, so the
     names (and any hash suffix) are the same every time for the same servers.
     """
     used: set[str] = set()
-    tools: list[Tool] = []
+    by_server: dict[str, list[Tool]] = {}
     for session in sessions:
         if not session.is_open:
             continue
+        tools = by_server.setdefault(session.server.name, [])
         for tool in session.tools:
             name = qualified_name(session.server.name, tool.name, used)
             tools.append(
@@ -60,7 +66,7 @@ def mcp_tools(sessions: Iterable[MCPSession]) -> list[Tool]:
                     namespace=namespace(session.server.name),
                 )
             )
-    return tools
+    return by_server
 
 
 class MCPToolset:
