@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from codemode_kernel import errors, protocol
-from codemode_kernel.kernel.kernel import CodeModeKernel
+from codemode_kernel.kernel.settings import KernelSettings
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +33,7 @@ def _row(page: str, name: str) -> str:
 
 
 def test_limits_page_names_every_setting_with_its_default() -> None:
-    traits = CodeModeKernel.class_own_traits(config=True)  # ipykernel's own are its docs
+    traits = KernelSettings.class_own_traits(config=True)  # ipykernel's own are its docs
     public = {name: trait for name, trait in traits.items() if not name.startswith("_")}
     assert {"heap_bytes", "max_cells", "store_path", "tools"} <= set(public)
     for name, trait in public.items():
