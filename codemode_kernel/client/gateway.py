@@ -37,7 +37,7 @@ REQUEST_TIMEOUT = 30.0
 #: Pings find a server that vanished without closing the socket (a partition, a dead node).
 PING_INTERVAL = 30.0
 #: Statuses the server itself sends on the websocket when the kernel's process was replaced.
-LOST_STATES = {"restarting": "restarted", "dead": "died"}
+LOST_STATES = {"restarting": "was restarted", "dead": "died"}
 
 
 class GatewayConnection:
@@ -73,6 +73,7 @@ class GatewayConnection:
         self._session = Session(username="codemode-client")  # builds messages; never signs
         self._http: AsyncHTTPClient | None = None
         self._ws: WebSocketClientConnection | None = None
+        self._kernel_session = ""  # the kernel process's session id, from its kernel_info_reply
 
     # -- Connection -------------------------------------------------------------------------
 
@@ -111,13 +112,29 @@ class GatewayConnection:
             msg = json.loads(raw)
             channel = msg.pop("channel", None)
             if channel == "iopub" and msg["msg_type"] == "status":
-                lost = LOST_STATES.get(msg["content"].get("execution_state"))
+                lost = self._replaced(msg)
                 if lost is not None:
                     return CodeModeClientError(
-                        f"the kernel {self.kernel_id} at {self.url} {lost}: its cells are gone"
+                        f"the kernel {self.kernel_id} at {self.url} {lost}: its cells, their "
+                        "stored values and this client's tools are gone"
                     )
             if channel in ("shell", "iopub"):
                 deliver(channel, msg)
+
+    def _replaced(self, status: Message) -> str | None:
+        """Whether a status says the kernel process was replaced, and how.
+
+        The server announces an automatic restart or a death itself; a restart through the REST
+        API it does not, but the new process has a new session, and its first status shows it
+        (only the kernel sends statuses otherwise, so this cannot mistake another client's).
+        """
+        lost = LOST_STATES.get(status["content"].get("execution_state"))
+        if lost is not None:
+            return lost
+        session = status.get("header", {}).get("session")
+        if session and self._kernel_session and session != self._kernel_session:
+            return "was restarted"
+        return None
 
     async def interrupt(self) -> None:
         """Interrupt through the REST API; the server applies the kernelspec's interrupt_mode."""
@@ -203,6 +220,7 @@ class GatewayConnection:
                 answer = json.loads(raw)
                 parent = answer.get("parent_header") or {}
                 if parent.get("msg_id") == msg_id and answer.get("channel") == "shell":
+                    self._kernel_session = str(answer.get("header", {}).get("session", ""))
                     return
 
         try:
