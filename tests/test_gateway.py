@@ -199,7 +199,7 @@ def test_interrupt_through_the_rest_api_ends_the_observed_cell(
 ) -> None:
     async def interrupted() -> Any:
         cell = gw.exec('await tools.sleepy({label: "spin", seconds: 0});\nwhile (true) {}')
-        pending = loop.loop.create_task(cell)
+        pending = asyncio.ensure_future(cell)
         while "spin" not in PROBE.started:  # the cell is past its tool call: it spins now
             await _tick()
         started = time.monotonic()
@@ -212,13 +212,25 @@ def test_interrupt_through_the_rest_api_ends_the_observed_cell(
 
 
 def test_interrupt_over_zmq_too(loop: Loop, client: CodeModeClient) -> None:
-    async def interrupted() -> Any:
-        pending = loop.loop.create_task(client.exec('text("spin");\nwhile (true) {}'))
-        await _tick(0.3)  # no tool call to wait on: interrupting earlier is fine as well
-        await client.interrupt()
-        return await pending
+    """A kernel we started is interrupted by its manager, an attached one on its control channel."""
+    assert client.km is not None
+    attached = loop.run(CodeModeClient.connect(client.km.connection_file, TOOLS).open())
+    try:
+        for each in (client, attached):
 
-    assert loop.run(interrupted()).status == "terminated"
+            async def interrupted(c: CodeModeClient = each) -> Any:
+                pending = asyncio.ensure_future(
+                    c.exec('await tools.sleepy({label: "zmq", seconds: 0});\nwhile (true) {}')
+                )
+                while "zmq" not in PROBE.started:
+                    await _tick()
+                await c.interrupt()
+                return await pending
+
+            assert loop.run(interrupted()).status == "terminated"
+            PROBE.started.clear()
+    finally:
+        loop.run(attached.close())
 
 
 # --- kernels: attach, lifetime, restart, a dropped socket ----------------------------------
