@@ -349,3 +349,16 @@ async def _until_dead(client: CodeModeClient) -> None:
     while True:
         await client.exec("1")
         await _tick(0.2)
+
+
+def test_a_kernel_deleted_by_someone_else(loop: Loop, server: Server) -> None:
+    """Culled, or shut down from JupyterLab: the running cell ends and the client says so."""
+    client = loop.run(open_gateway(server), timeout=90)
+    try:
+        pending = loop.run(_background(client, "deleted"))
+        assert server.rest("DELETE", f"/api/kernels/{kernel_id(client)}")[0] == 204
+        assert loop.run(_result(pending), timeout=60).status == "terminated"
+        with pytest.raises(CodeModeClientError, match=f"at {server.url} was shut down"):
+            loop.run(_until_dead(client), timeout=60)
+    finally:
+        loop.run(client.close())

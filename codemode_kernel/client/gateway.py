@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -37,6 +38,11 @@ REQUEST_TIMEOUT = 30.0
 #: Pings find a server that vanished without closing the socket (a partition, a dead node).
 PING_INTERVAL = 30.0
 #: Statuses the server itself sends on the websocket when the kernel's process was replaced.
+#: How often the watcher looks, how often it asks the REST API, and how long after the kernel's
+#: `shutdown_reply` the replies still on their way are awaited.
+WATCH_TICK = 0.2
+POLL_INTERVAL = 5.0
+SHUTDOWN_GRACE = 1.0
 LOST_STATES = {"restarting": "was restarted", "dead": "died"}
 
 
@@ -73,6 +79,7 @@ class GatewayConnection:
         self._session = Session(username="codemode-client")  # builds messages; never signs
         self._http: AsyncHTTPClient | None = None
         self._ws: WebSocketClientConnection | None = None
+        self._shutdown: tuple[str, float] | None = None  # how the kernel went, and when
         self._kernel_session = ""  # the kernel process's session id, from its kernel_info_reply
 
     # -- Connection -------------------------------------------------------------------------
@@ -103,8 +110,26 @@ class GatewayConnection:
         return str(msg["header"]["msg_id"])
 
     async def run(self, deliver: Deliver) -> CodeModeClientError:
-        """Deliver shell and IOPub messages until the socket closes or the kernel is replaced."""
+        """Deliver shell and IOPub messages until the socket closes or the kernel is gone.
+
+        The server keeps the socket open when the kernel is shut down (deleted, culled), so
+        beside the reader a watcher notices the kernel's `shutdown_reply` and, every few
+        seconds, asks the REST API whether the kernel still exists.
+        """
         ws = self._socket()
+        tasks = [
+            asyncio.create_task(self._read(ws, deliver)),
+            asyncio.create_task(self._watch()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return next(iter(done)).result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: WebSocketClientConnection, deliver: Deliver) -> CodeModeClientError:
         while True:
             raw = await ws.read_message()
             if raw is None:
@@ -114,12 +139,43 @@ class GatewayConnection:
             if channel == "iopub" and msg["msg_type"] == "status":
                 lost = self._replaced(msg)
                 if lost is not None:
-                    return CodeModeClientError(
-                        f"the kernel {self.kernel_id} at {self.url} {lost}: its cells, their "
-                        "stored values and this client's tools are gone"
-                    )
+                    return self._lost(lost)
+            if channel == "iopub" and msg["msg_type"] == "shutdown_reply":
+                restart = bool(msg["content"].get("restart"))
+                self._shutdown = ("was restarted" if restart else "was shut down", time.monotonic())
             if channel in ("shell", "iopub"):
                 deliver(channel, msg)
+
+    async def _watch(self) -> CodeModeClientError:
+        """A kernel that announced its shutdown is gone once the replies it sent first (on
+        the other channel) had a moment to arrive; one the server no longer has is gone now."""
+        polled = time.monotonic()
+        while True:
+            await asyncio.sleep(WATCH_TICK)
+            if self._shutdown is not None:
+                how, at = self._shutdown
+                if time.monotonic() - at >= SHUTDOWN_GRACE:
+                    return self._lost(how)
+            elif time.monotonic() - polled >= POLL_INTERVAL:
+                polled = time.monotonic()
+                if not await self._exists():
+                    return self._lost("was shut down")
+
+    async def _exists(self) -> bool:
+        """False only when the server says the kernel is not there (a 404)."""
+        try:
+            await self._rest("GET", self._kernel_path())
+        except HTTPStatusError as exc:
+            return exc.code != 404
+        except CodeModeClientError:
+            return True  # unreachable for now: the websocket tells whether it is lost
+        return True
+
+    def _lost(self, how: str) -> CodeModeClientError:
+        return CodeModeClientError(
+            f"the kernel {self.kernel_id} at {self.url} {how}: its cells, their stored values "
+            "and this client's tools are gone"
+        )
 
     def _replaced(self, status: Message) -> str | None:
         """Whether a status says the kernel process was replaced, and how.
@@ -287,26 +343,29 @@ class GatewayConnection:
     def _unreachable(self, exc: OSError) -> CodeModeClientError:
         return CodeModeClientError(f"cannot reach the Jupyter server at {self.url}: {exc}")
 
-    def _http_error(self, doing: str, exc: HTTPClientError) -> CodeModeClientError:
+    def _http_error(self, doing: str, exc: HTTPClientError) -> HTTPStatusError:
         """What went wrong, in the server's own words where it gave any."""
         code = exc.code
         if code == 599:  # tornado's code for a timeout or a connection that broke
-            return CodeModeClientError(f"could not {doing} {self.url}: {exc.message}")
+            return HTTPStatusError(code, f"could not {doing} {self.url}: {exc.message}")
         status = f"HTTP {code} {exc.message or ''}".rstrip()
         if code in (401, 403):
-            return CodeModeClientError(
-                f"the Jupyter server at {self.url} refused us ({status}): "
-                "is the token right (token=...)?"
-            )
+            why = f"the Jupyter server at {self.url} refused us ({status})"
+            return HTTPStatusError(code, f"{why}: is the token right (token=...)?")
         if code == 404 and self.kernel_id is not None and not self.started:
-            return CodeModeClientError(
-                f"no kernel {self.kernel_id} at {self.url} ({status}): "
-                "it may have been shut down or culled"
-            )
+            why = f"no kernel {self.kernel_id} at {self.url} ({status})"
+            return HTTPStatusError(code, f"{why}: it may have been shut down or culled")
         detail = _server_message(exc.response)
-        return CodeModeClientError(
-            f"could not {doing} {self.url} ({status}){': ' + detail if detail else ''}"
-        )
+        why = f"could not {doing} {self.url} ({status})"
+        return HTTPStatusError(code, f"{why}: {detail}" if detail else why)
+
+
+class HTTPStatusError(CodeModeClientError):
+    """The server answered a REST call with an error status (`code`; 599 for no answer)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _server_message(response: HTTPResponse | None) -> str:
