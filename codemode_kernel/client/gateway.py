@@ -1,5 +1,5 @@
-"""A `Connection` to a kernel behind a Jupyter Server: REST to start, find, interrupt and delete it,
-and the channels websocket for everything else.
+"""A `Connection` to a kernel behind a Jupyter Server: the REST API (`rest.py`) to start, find,
+interrupt and delete it, and the channels websocket for everything else.
 
 Jupyter Server, Jupyter Kernel Gateway and Jupyter Enterprise Gateway speak the same API, so one
 transport reaches a kernel on this machine, on another, or in a Kubernetes pod. The websocket
@@ -9,7 +9,7 @@ results are `CodeModeClient`'s, as over ZMQ.
 
 Every failure is a `CodeModeClientError` naming the URL, never a hang: an unreachable server, a
 refused token, an unknown kernelspec or kernel id, a websocket that drops (what is in flight
-fails), a kernel that the server reports restarted or dead (its cells are gone).
+fails), a kernel that was restarted, died or was shut down under us (its cells are gone).
 """
 
 from __future__ import annotations
@@ -23,26 +23,25 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from ..protocol import KERNEL_NAME
 from .connection import CodeModeClientError, Deliver, Message
+from .rest import REQUEST_TIMEOUT, KernelsAPI, http_error, kernel_path, unreachable
 
 __all__ = ["GatewayConnection"]
 
 #: Images come back as base64 in one message; tornado's default cap is 10 MiB.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-#: REST calls other than starting a kernel (which may take `startup_timeout`).
-REQUEST_TIMEOUT = 30.0
 #: Pings find a server that vanished without closing the socket (a partition, a dead node).
 PING_INTERVAL = 30.0
-#: Statuses the server itself sends on the websocket when the kernel's process was replaced.
 #: How often the watcher looks, how often it asks the REST API, and how long after the kernel's
 #: `shutdown_reply` the replies still on their way are awaited.
 WATCH_TICK = 0.2
 POLL_INTERVAL = 5.0
 SHUTDOWN_GRACE = 1.0
+#: Statuses the server itself sends on the websocket when the kernel's process was replaced.
 LOST_STATES = {"restarting": "was restarted", "dead": "died"}
 
 
@@ -77,7 +76,7 @@ class GatewayConnection:
         #: Whether this connection started the kernel (and so deletes it on close).
         self.started = False
         self._session = Session(username="codemode-client")  # builds messages; never signs
-        self._http: AsyncHTTPClient | None = None
+        self._api = KernelsAPI(self.url, self.headers)
         self._ws: WebSocketClientConnection | None = None
         self._shutdown: tuple[str, float] | None = None  # how the kernel went, and when
         self._kernel_session = ""  # the kernel process's session id, from its kernel_info_reply
@@ -86,13 +85,13 @@ class GatewayConnection:
 
     async def open(self) -> None:
         """Start or find the kernel, connect its channels, and wait for its kernel_info."""
-        self._http = AsyncHTTPClient(force_instance=True)
+        self._api.open()
         try:
             if self.kernel_id is None:
-                self.kernel_id = await self._start()
+                self.kernel_id = await self._api.start(self.kernel_name, self.startup_timeout)
                 self.started = True
             else:
-                await self._rest("GET", self._kernel_path())
+                await self._api.find(self.kernel_id)
             self._ws = await self._connect()
             await self._kernel_info()
         except BaseException:
@@ -158,18 +157,8 @@ class GatewayConnection:
                     return self._lost(how)
             elif time.monotonic() - polled >= POLL_INTERVAL:
                 polled = time.monotonic()
-                if not await self._exists():
+                if not await self._api.exists(str(self.kernel_id)):
                     return self._lost("was shut down")
-
-    async def _exists(self) -> bool:
-        """False only when the server says the kernel is not there (a 404)."""
-        try:
-            await self._rest("GET", self._kernel_path())
-        except HTTPStatusError as exc:
-            return exc.code != 404
-        except CodeModeClientError:
-            return True  # unreachable for now: the websocket tells whether it is lost
-        return True
 
     def _lost(self, how: str) -> CodeModeClientError:
         return CodeModeClientError(
@@ -194,56 +183,28 @@ class GatewayConnection:
 
     async def interrupt(self) -> None:
         """Interrupt through the REST API; the server applies the kernelspec's interrupt_mode."""
-        await self._rest("POST", f"{self._kernel_path()}/interrupt", {})
+        await self._api.interrupt(str(self.kernel_id))
 
     async def close(self) -> None:
         """Close the socket; delete the kernel only if this connection started it."""
         if self._ws is not None:
             self._ws.close()
             self._ws = None
-        if self._http is None:
-            return
         try:
             if self.started and self.kernel_id is not None:
                 self.started = False
                 # Already gone (culled, deleted, the server stopped): nothing left to free.
                 with contextlib.suppress(CodeModeClientError):
-                    await self._rest("DELETE", self._kernel_path())
+                    await self._api.delete(self.kernel_id)
         finally:
-            self._http.close()
-            self._http = None
-
-    async def _start(self) -> str:
-        """A new kernel's id. Servers answer an unknown kernelspec with a bare 500 or 404, so a
-        failure is checked against the server's kernelspecs to say what is missing."""
-        body = {"name": self.kernel_name}
-        try:
-            model = await self._rest("POST", "/api/kernels", body, self.startup_timeout)
-        except CodeModeClientError as failed:
-            names = await self._kernelspec_names()
-            if names is None or self.kernel_name in names:
-                raise failed from None  # the start's own error is the one to show then
-            raise CodeModeClientError(
-                f"the Jupyter server at {self.url} has no kernelspec `{self.kernel_name}` "
-                f"(it has: {', '.join(names) or 'none'}); install it there with "
-                "`python -m codemode_kernel install`"
-            ) from None
-        return str(model["id"])
-
-    async def _kernelspec_names(self) -> list[str] | None:
-        """The server's kernelspec names, or None when it will not say."""
-        try:
-            specs = await self._rest("GET", "/api/kernelspecs")
-            return sorted(specs["kernelspecs"])
-        except (CodeModeClientError, KeyError, TypeError):
-            return None
+            self._api.close()
 
     # -- the websocket ------------------------------------------------------------------------
 
     async def _connect(self) -> WebSocketClientConnection:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        path = f"{parts.path}{self._kernel_path()}/channels"
+        path = f"{parts.path}{kernel_path(str(self.kernel_id))}/channels"
         query = f"session_id={quote(self._session.session)}"
         ws_url = urlunsplit((scheme, parts.netloc, path, query, ""))
         request = HTTPRequest(
@@ -257,9 +218,9 @@ class GatewayConnection:
                 request, ping_interval=PING_INTERVAL, max_message_size=MAX_MESSAGE_BYTES
             )
         except HTTPClientError as exc:
-            raise self._http_error("connect the channels of", exc) from None
+            raise http_error(self.url, "connect the channels of", exc) from None
         except OSError as exc:
-            raise self._unreachable(exc) from None
+            raise unreachable(self.url, exc) from None
 
     async def _kernel_info(self) -> None:
         """The first answer on the socket proves the kernel is up and the channels are joined."""
@@ -308,74 +269,3 @@ class GatewayConnection:
         return CodeModeClientError(
             f"the websocket to the kernel {self.kernel_id} at {self.url} closed{why}"
         )
-
-    # -- REST ---------------------------------------------------------------------------------
-
-    def _kernel_path(self) -> str:
-        return f"/api/kernels/{quote(str(self.kernel_id), safe='')}"
-
-    async def _rest(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        timeout: float = REQUEST_TIMEOUT,
-    ) -> Any:
-        """One call of the REST API; its JSON answer, or a CodeModeClientError that says why."""
-        if self._http is None:
-            raise CodeModeClientError(f"the connection to {self.url} is not open")
-        request = HTTPRequest(
-            self.url + path,
-            method=method,
-            headers={**self.headers, "Content-Type": "application/json"},
-            body=None if body is None else json.dumps(body),
-            connect_timeout=min(timeout, REQUEST_TIMEOUT),
-            request_timeout=timeout,
-        )
-        try:
-            response: HTTPResponse = await self._http.fetch(request)
-        except HTTPClientError as exc:
-            raise self._http_error(f"{method} {path} on", exc) from None
-        except OSError as exc:
-            raise self._unreachable(exc) from None
-        return json.loads(response.body) if response.body else None
-
-    def _unreachable(self, exc: OSError) -> CodeModeClientError:
-        return CodeModeClientError(f"cannot reach the Jupyter server at {self.url}: {exc}")
-
-    def _http_error(self, doing: str, exc: HTTPClientError) -> HTTPStatusError:
-        """What went wrong, in the server's own words where it gave any."""
-        code = exc.code
-        if code == 599:  # tornado's code for a timeout or a connection that broke
-            return HTTPStatusError(code, f"could not {doing} {self.url}: {exc.message}")
-        status = f"HTTP {code} {exc.message or ''}".rstrip()
-        if code in (401, 403):
-            why = f"the Jupyter server at {self.url} refused us ({status})"
-            return HTTPStatusError(code, f"{why}: is the token right (token=...)?")
-        if code == 404 and self.kernel_id is not None and not self.started:
-            why = f"no kernel {self.kernel_id} at {self.url} ({status})"
-            return HTTPStatusError(code, f"{why}: it may have been shut down or culled")
-        detail = _server_message(exc.response)
-        why = f"could not {doing} {self.url} ({status})"
-        return HTTPStatusError(code, f"{why}: {detail}" if detail else why)
-
-
-class HTTPStatusError(CodeModeClientError):
-    """The server answered a REST call with an error status (`code`; 599 for no answer)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _server_message(response: HTTPResponse | None) -> str:
-    """The `message` (or `reason`) of a Jupyter Server JSON error body, if there is one."""
-    if response is None or not response.body:
-        return ""
-    try:
-        body = json.loads(response.body)
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    return str(body.get("message") or body.get("reason") or "")
