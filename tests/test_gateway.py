@@ -45,8 +45,8 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def rest(self, method: str, path: str) -> tuple[int, Any]:
-        data = b"{}" if method == "POST" else None
+    def rest(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        data = json.dumps(body or {}).encode() if method == "POST" else None
         request = urllib.request.Request(
             self.url + path, data, {"Authorization": f"token {TOKEN}"}, method=method
         )
@@ -85,7 +85,7 @@ def _argv(kind: str, port: int, root: str) -> list[str]:
     return [*argv, "--JupyterWebsocketPersonality.list_kernels=True"]
 
 
-def start_server(kind: str, timeout: float = 90.0) -> Server:
+def start_server(kind: str, *options: str, timeout: float = 90.0) -> Server:
     """Start a server and return once its REST API answers (or fail with its log)."""
     root = tempfile.mkdtemp(prefix=f"codemode-{kind}-")
     port = _free_port()
@@ -93,7 +93,11 @@ def start_server(kind: str, timeout: float = 90.0) -> Server:
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(Path(root) / "runtime")}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _argv(kind, port, root), stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env
+            [*_argv(kind, port, root), *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+            env=env,
         )
     server = Server(kind, f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
@@ -287,6 +291,62 @@ def test_a_dropped_websocket_fails_what_is_in_flight() -> None:
     finally:
         server.stop()
         local.close()
+
+
+# --- idle culling ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def culling() -> Iterator[Server]:
+    """A Jupyter Server that culls kernels idle for 2 s, checking every second."""
+    cull = ["--MappingKernelManager.cull_idle_timeout=2", "--MappingKernelManager.cull_interval=1"]
+    started = start_server("jupyter-server", *cull)
+    yield started
+    started.stop()
+
+
+def _after_a_cull(server: Server) -> None:
+    """Block until the culler has culled a kernel started now: it has then looked at every
+    kernel that has been idle longer."""
+    status, witness = server.rest("POST", "/api/kernels", {"name": "codemode"})
+    assert status == 201
+    deadline = time.monotonic() + 60
+    while witness["id"] in kernel_ids(server):
+        assert time.monotonic() < deadline, "the culler never culled an idle kernel"
+        time.sleep(0.2)
+
+
+def test_a_connected_kernel_is_not_culled(loop: Loop, culling: Server) -> None:
+    """The default `cull_connected=False`: while the client is connected, a kernel whose cell
+    runs in the background is safe although it reports idle."""
+    client = loop.run(open_gateway(culling), timeout=90)
+    try:
+        r = run(loop, client, "yield_control(); await new Promise(r => setTimeout(r, 60000))")
+        assert r.status == "running"
+        _after_a_cull(culling)
+        assert kernel_id(client) in kernel_ids(culling)
+        assert loop.run(client.terminate(str(r.cell_id))).status == "terminated"
+    finally:
+        loop.run(client.close())
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the kernel reports idle while cells run in the background, so it is culled"
+)
+def test_a_background_cell_keeps_its_kernel_from_being_culled(loop: Loop, culling: Server) -> None:
+    status, model = culling.rest("POST", "/api/kernels", {"name": "codemode"})
+    assert status == 201
+    client = loop.run(open_gateway(culling, kernel_id=model["id"]), timeout=90)
+    try:
+        r = run(loop, client, "yield_control(); await new Promise(r => setTimeout(r, 60000))")
+        assert r.status == "running"
+    finally:
+        loop.run(client.close())  # the kernel stays, with its cell running and nobody connected
+    _after_a_cull(culling)
+    try:
+        assert model["id"] in kernel_ids(culling)
+    finally:
+        culling.rest("DELETE", f"/api/kernels/{model['id']}")
 
 
 # --- errors that say what is wrong ---------------------------------------------------------
