@@ -256,7 +256,8 @@ def test_attach_by_kernel_id_leaves_the_kernel_running(
 
 
 def test_close_deletes_only_a_kernel_it_started(loop: Loop, server: Server) -> None:
-    client = loop.run(open_gateway(server), timeout=90)
+    auth = {"Authorization": f"token {TOKEN}"}  # `headers` reach REST and the websocket alike
+    client = loop.run(open_gateway(server, token=None, headers=auth), timeout=90)
     kid = kernel_id(client)
     assert kid in kernel_ids(server)
     loop.run(client.close())
@@ -362,6 +363,8 @@ def test_a_wrong_port_is_unreachable(loop: Loop) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     with pytest.raises(CodeModeClientError, match=f"cannot reach the Jupyter server at {url}"):
         loop.run(CodeModeClient.connect_gateway(url, token=TOKEN).open())
+    with pytest.raises(ValueError, match="http:// or https://"):
+        CodeModeClient.connect_gateway(url.replace("http", "ws"))
 
 
 def test_an_unknown_kernelspec_names_what_there_is(loop: Loop, server: Server) -> None:
