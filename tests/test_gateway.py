@@ -134,9 +134,9 @@ def fresh_probe() -> None:
     PROBE.__init__()  # type: ignore[misc]
 
 
-async def open_gateway(server: Server, **options: Any) -> CodeModeClient:
+async def open_gateway(server: Server, url: str = "", **options: Any) -> CodeModeClient:
     options = {"token": TOKEN, "tools": TOOLS, **options}
-    return await CodeModeClient.connect_gateway(server.url, **options).open()
+    return await CodeModeClient.connect_gateway(url or server.url, **options).open()
 
 
 def raises(loop: Loop, server: Server, **options: Any) -> str:
@@ -359,10 +359,14 @@ def test_a_bad_token_names_the_refusal(loop: Loop, server: Server) -> None:
     assert "token" in message
 
 
-def test_a_wrong_port_is_unreachable(loop: Loop) -> None:
+def test_a_wrong_port_or_path(loop: Loop, server: Server) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     with pytest.raises(CodeModeClientError, match=f"cannot reach the Jupyter server at {url}"):
         loop.run(CodeModeClient.connect_gateway(url, token=TOKEN).open())
+    message = raises(loop, server, url=f"{server.url}/not/the/base")
+    assert message.endswith(
+        f"is {server.url}/not/the/base the server's base URL (with its base path)?"
+    )
     with pytest.raises(ValueError, match="http:// or https://"):
         CodeModeClient.connect_gateway(url.replace("http", "ws"))
 

@@ -256,7 +256,7 @@ class GatewayConnection:
         except WebSocketClosedError:
             return
         # The frame is buffered already; a failed flush means the socket closed, which `run` sees.
-        written.add_done_callback(lambda f: f.exception())
+        written.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _socket(self) -> WebSocketClientConnection:
         if self._ws is None:

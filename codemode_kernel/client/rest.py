@@ -52,6 +52,10 @@ class KernelsAPI:
             model = await self.call("POST", "/api/kernels", {"name": kernel_name}, timeout)
         except CodeModeClientError as failed:
             names = await self._kernelspec_names()
+            if names is None and isinstance(failed, HTTPStatusError) and failed.code == 404:
+                raise CodeModeClientError(
+                    f"{failed}: is {self.url} the server's base URL (with its base path)?"
+                ) from None
             if names is None or kernel_name in names:
                 raise failed from None  # the start's own error is the one to show then
             raise CodeModeClientError(
