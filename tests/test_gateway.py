@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -65,6 +66,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        shutil.rmtree(self.log.parent, ignore_errors=True)
 
 
 def _free_port() -> int:
@@ -110,8 +112,9 @@ def start_server(kind: str, *options: str, timeout: float = 90.0) -> Server:
         except OSError:
             pass
         time.sleep(0.2)
+    output = log.read_text(errors="replace")[-3000:]
     server.stop()
-    raise RuntimeError(f"{kind} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"{kind} did not come up:\n{output}")
 
 
 @pytest.fixture(scope="module", params=["jupyter-server", "kernel-gateway"])
