@@ -1,7 +1,8 @@
 """`CodeModeClient.connect_gateway` against real servers started here on 127.0.0.1: JupyterLab's
 `jupyter server` and `jupyter kernelgateway`, each once per module, each finding the `codemode`
 kernelspec through conftest's JUPYTER_PATH. Cells, tool calls over the comm, yield/wait/terminate,
-images, interrupts, attaching by kernel id, restarts, a dropped websocket, and the errors."""
+images, interrupts, attaching by kernel id, restarts and deletes, a dropped websocket, idle culling
+(on a third, culling server), and the errors."""
 
 from __future__ import annotations
 
