@@ -30,6 +30,7 @@ from jupyter_client.manager import AsyncKernelManager
 from ..protocol import COMM_TARGET, KERNEL_NAME
 from ..tools import tools_from
 from .connection import Channel, CodeModeClientError, Connection, Message, ZmqConnection
+from .gateway import GatewayConnection
 from .mcp import ClientMCP, ToolOrServer, split_tools
 from .requests import exec_source, execute_content, terminate_cell, wait_cell
 from .results import EMPTY_SOURCE_ERROR, ExecResult, Notification
@@ -47,8 +48,9 @@ EventCallback = Callable[[str, str], Any]  # (cell_id, event)
 class CodeModeClient:
     """An asyncio client for one codemode kernel; its tools answer the cells' `tools.x()` calls.
 
-    Use `CodeModeClient.start(...)` (a new kernel, shut down at the end) or
-    `CodeModeClient.connect(connection_file, ...)` (an existing one, left running), as
+    Use `CodeModeClient.start(...)` (a new kernel, shut down at the end),
+    `CodeModeClient.connect(connection_file, ...)` (an existing one, left running) or
+    `CodeModeClient.connect_gateway(url, ...)` (a kernel behind a Jupyter Server or gateway), as
     `async with ... as client`, or call `await client.open()` / `await client.close()`.
     Any other transport comes in as a `Connection`: `CodeModeClient(connection, tools)`.
     """
@@ -116,6 +118,35 @@ class CodeModeClient:
     ) -> CodeModeClient:
         """A client for a running kernel; closing it leaves the kernel (and its cells) alive."""
         connection = ZmqConnection.attach(connection_file, startup_timeout)
+        options = {"on_notify": on_notify, "on_event": on_event}
+        return cls(connection, tools, register_timeout=register_timeout, **options)
+
+    @classmethod
+    def connect_gateway(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        kernel_id: str | None = None,
+        kernel_name: str = KERNEL_NAME,
+        tools: Iterable[ToolOrServer] = (),
+        headers: dict[str, str] | None = None,
+        on_notify: NotifyCallback | None = None,
+        on_event: EventCallback | None = None,
+        startup_timeout: float = 60.0,
+        register_timeout: float = 30.0,
+    ) -> CodeModeClient:
+        """A client for a kernel behind the Jupyter Server (or Kernel/Enterprise Gateway) at
+        `url`: a new kernel of `kernel_name`, deleted when the client closes, or the running
+        `kernel_id`, left running. `token` is the server's; `headers` go with every request."""
+        connection = GatewayConnection(
+            url,
+            token=token,
+            kernel_id=kernel_id,
+            kernel_name=kernel_name,
+            headers=headers,
+            startup_timeout=startup_timeout,
+        )
         options = {"on_notify": on_notify, "on_event": on_event}
         return cls(connection, tools, register_timeout=register_timeout, **options)
 
@@ -212,6 +243,12 @@ class CodeModeClient:
     async def terminate(self, cell_id: str | int) -> ExecResult:
         """Stop a cell; `Script terminated` with its undelivered output (`%terminate`)."""
         return await self._execute(terminate_cell(cell_id), str(cell_id))
+
+    async def interrupt(self) -> None:
+        """Interrupt the kernel: the cell an `exec` or `wait` is observing ends as terminated;
+        cells running in the background go on."""
+        self._require_open()
+        await self.connection.interrupt()
 
     async def describe(self) -> dict[str, str]:
         """The exec and wait tool descriptions, with a declaration per registered tool."""

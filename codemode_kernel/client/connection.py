@@ -5,7 +5,7 @@ back (shell replies and IOPub output alike) to one callback, tagged with its cha
 above it — routing by parent msg_id, the `codemode` comm, tool calls, results — is the same
 whatever carries the messages. `ZmqConnection` is the local one (jupyter_client over ZMQ: a
 kernel we start, or one we attach to by its connection file); a transport over a Jupyter
-Server's channels websocket only needs these four methods.
+Server's channels websocket (`gateway.py`) implements the same five methods.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class Connection(Protocol):
 
     async def run(self, deliver: Deliver) -> CodeModeClientError:
         """Deliver messages until the kernel is lost; returns why (cancel it to stop reading)."""
+
+    async def interrupt(self) -> None:
+        """Interrupt the kernel, as Jupyter's Kernel → Interrupt does (the observed cell ends)."""
 
     async def close(self) -> None:
         """Release the transport, and shut down a kernel that this connection started."""
@@ -121,6 +124,16 @@ class ZmqConnection:
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
+
+    async def interrupt(self) -> None:
+        """Through the kernel manager when we started the kernel (it honours the kernelspec's
+        interrupt_mode); otherwise an `interrupt_request` on control, which codemode's
+        `interrupt_mode: message` kernelspec asks for."""
+        if self.km is not None:
+            await self.km.interrupt_kernel()
+            return
+        kc = self._client()
+        kc.control_channel.send(kc.session.msg("interrupt_request", {}))
 
     async def close(self) -> None:
         if self.kc is not None:
