@@ -335,9 +335,6 @@ def test_a_connected_kernel_is_not_culled(loop: Loop, culling: Server) -> None:
         loop.run(client.close())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the kernel reports idle while cells run in the background, so it is culled"
-)
 def test_a_background_cell_keeps_its_kernel_from_being_culled(loop: Loop, culling: Server) -> None:
     status, model = culling.rest("POST", "/api/kernels", {"name": "codemode"})
     assert status == 201

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import signal
 import time
 from collections.abc import Iterator
@@ -373,3 +375,24 @@ def test_completion_and_inspect_through_the_kernel(kernel: Kernel) -> None:
     kernel.kc.inspect('text("a", ', 10)
     reply = kernel.kc.get_shell_msg(timeout=10)["content"]
     assert reply["found"] and reply["data"]["text/plain"].startswith("text(value):")
+
+
+def test_the_kernel_says_busy_while_a_yielded_cell_runs_in_the_background(kernel: Kernel) -> None:
+    """A server's culler takes the kernel's state from statuses parented to requests: after the
+    request's own idle, `busy` again while its yielded cell runs, `idle` when the cell ends."""
+    msg_id = kernel.kc.execute("yield_control(); await new Promise(r => setTimeout(r, 800)); 1")
+    states: list[str] = []
+
+    def record(msg: dict[str, object]) -> None:
+        parent = msg["parent_header"]
+        if msg["msg_type"] == "status" and parent.get("msg_id") == msg_id:  # type: ignore[union-attr]
+            states.append(msg["content"]["execution_state"])  # type: ignore[index]
+
+    run = kernel.collect(msg_id, on_message=record)
+    assert run.codemode["status"] == "running"
+    deadline = time.monotonic() + 10
+    while states[-1:] != ["idle"] or len(states) < 4:
+        assert time.monotonic() < deadline, states
+        with contextlib.suppress(queue.Empty):
+            record(kernel.kc.get_iopub_msg(timeout=0.2))
+    assert states == ["busy", "idle", "busy", "idle"]

@@ -15,6 +15,8 @@ closed cell is forgotten. Everything here runs on the kernel's main loop.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..output.messages import status_output, status_update
 from ..protocol import finished_line, running_line, status_display_id
 from ..session.cell import Cell
@@ -29,6 +31,7 @@ class CellDisplays:
         self._publishers: dict[str, Publisher] = {}  # cell id -> its latest observer's
         self._yields: dict[str, Publisher] = {}  # cell id -> where its status display shows
         self._interrupted: set[str] = set()  # cells a Jupyter interrupt terminated
+        self._background: set[str] = set()  # yielded cells still running, with a display
 
     # -- observations ------------------------------------------------------------------------
 
@@ -59,7 +62,13 @@ class CellDisplays:
         if publisher.muted:
             return
         self._yields[cell_id] = publisher
+        self._background.add(cell_id)
         publisher.send(status_output(cell_id, running_line(cell_id), status_display_id(cell_id)))
+
+    def background_request(self) -> dict[str, Any] | None:
+        """The request that showed the newest yielded cell still running in the background."""
+        live = [cid for cid in list(self._yields) if cid in self._background]
+        return self._yields[live[-1]].parent if live else None
 
     def collected(self, cell_id: str, status: str, publisher: Publisher) -> None:
         """`publisher`'s request collected the cell's end: the status display says so, for good.
@@ -67,6 +76,7 @@ class CellDisplays:
         The update is parented to the collecting request: a client that reads only the running
         request's messages (nbclient) sees it too, and updates the display where it is shown.
         """
+        self._background.discard(cell_id)
         if self._yields.pop(cell_id, None) is not None:
             text = finished_line(status, cell_id)
             publisher.send(status_update(cell_id, text, status_display_id(cell_id)))
@@ -87,6 +97,8 @@ class CellDisplays:
 
     def cell_event(self, cell: Cell, event: str) -> None:
         cid = cell.cell_id
+        if event != "yielded":
+            self._background.discard(cid)
         if event == "closed":
             self._publishers.pop(cid, None)
         publisher = self._yields.get(cid)

@@ -27,6 +27,7 @@ from ..runtime import Engine, Limits
 from ..session.router import Toolbox
 from ..session.session import Session, SessionConfig
 from ..session.store import open_store
+from .activity import BackgroundBusy
 from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
@@ -98,7 +99,8 @@ class CodeModeKernel(KernelSettings, Kernel):
         self.comms = CommHub(self.toolbox, self._publisher, self._publisher_of_cell)
         self.comms.register_with(self.comm_manager)
         # Comms first: a cell's `closed` news still goes to its last observer's request.
-        self.session_.listeners += [self.comms, self.displays]
+        self.background = BackgroundBusy(self.displays, self._send_status)
+        self.session_.listeners += [self.comms, self.displays, self.background]
         for msg_type, handler in self.shell_handlers.items():
             self.shell_handlers[msg_type] = self._guarded(msg_type, handler)
         self._background: set[asyncio.Future[None]] = set()
@@ -195,6 +197,14 @@ class CodeModeKernel(KernelSettings, Kernel):
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         self._main_loop.call_soon_threadsafe(self.executor.interrupt)
+
+    def _publish_status(self, status: str, channel: str, parent: Any = None) -> None:
+        super()._publish_status(status, channel, parent)
+        if channel == "shell" and hasattr(self, "background"):
+            self.background.shell_status(status)
+
+    def _send_status(self, status: str, parent: dict[str, Any]) -> None:
+        super()._publish_status(status, "shell", parent)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         """A process manager asked the kernel to stop: end every cell, close the store, exit 0."""
