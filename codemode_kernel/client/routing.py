@@ -103,7 +103,9 @@ class Routes:
         if request is None:
             return
         if msg_type == "status":
-            request.idle = content.get("execution_state") == "idle"
+            # Once idle, for good: the kernel says busy again for a request whose cell runs on
+            # in the background, which may arrive before the request's own reply.
+            request.idle = request.idle or content.get("execution_state") == "idle"
             self._maybe_done(request)
         else:
             request.collector.feed(msg)
