@@ -231,3 +231,27 @@ def test_concurrent_requests_from_two_tasks(loop: Loop, client: CodeModeClient) 
     assert fast.status == "completed" and fast.items == [TextItem("fast"), TextItem("2")]
     done = loop.run(client.wait(str(slow.cell_id)))
     assert done.status == "completed" and done.result == "s"
+
+
+# --- prompt() answered by the program ------------------------------------------------------
+
+
+def test_on_input_answers_a_cells_prompt_and_without_it_prompt_rejects(
+    loop: Loop, client: CodeModeClient
+) -> None:
+    asked: list[tuple[str, bool]] = []
+
+    async def on_input(message: str, password: bool) -> str:
+        asked.append((message, password))
+        return f"answer to {message}"
+
+    async def scenario() -> tuple[ExecResult, ExecResult]:
+        async with CodeModeClient.start(on_input=on_input) as answering:
+            answered = await answering.exec('`${await prompt("Name?")} / ${await prompt(7)}`')
+        refused = await client.exec("await prompt('x').catch(e => e)")
+        return answered, refused
+
+    answered, refused = loop.run(scenario(), timeout=60)
+    assert answered.result == "answer to Name? / answer to 7"
+    assert asked == [("Name?", False), ("7", False)]
+    assert refused.result == "prompt is not available: the client does not allow stdin"

@@ -3,6 +3,7 @@
 parent msg_id (`routing`), Python tools and MCP servers answering the cells' calls (`toolrunner`,
 `mcp`), results and model-facing text (`results`), and the nbclient runner (`nbclient`)."""
 
+from .callbacks import EventCallback, InputCallback, NotifyCallback
 from .client import CodeModeClient, CodeModeClientError
 from .connection import Connection, ZmqConnection
 from .gateway import GatewayConnection
@@ -12,8 +13,11 @@ __all__ = [
     "CodeModeClient",
     "CodeModeClientError",
     "Connection",
+    "EventCallback",
     "ExecResult",
     "GatewayConnection",
+    "InputCallback",
     "Notification",
+    "NotifyCallback",
     "ZmqConnection",
 ]

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -29,6 +28,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..protocol import COMM_TARGET, KERNEL_NAME
 from ..tools import tools_from
+from .callbacks import EventCallback, InputCallback, NotifyCallback, answer_input, call_back
 from .connection import Channel, CodeModeClientError, Connection, Message, ZmqConnection
 from .gateway import GatewayConnection
 from .mcp import ClientMCP, ToolOrServer, split_tools
@@ -40,9 +40,6 @@ from .toolrunner import ToolLike, ToolRunner
 __all__ = ["CodeModeClient", "CodeModeClientError", "ExecResult", "Notification"]
 
 log = logging.getLogger("codemode_kernel.client")
-
-NotifyCallback = Callable[[str, str], Any]  # (cell_id, text); may return an awaitable
-EventCallback = Callable[[str, str], Any]  # (cell_id, event)
 
 
 class CodeModeClient:
@@ -62,6 +59,7 @@ class CodeModeClient:
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
+        on_input: InputCallback | None = None,
         register_timeout: float = 30.0,
     ) -> None:
         self.connection = connection
@@ -70,6 +68,7 @@ class CodeModeClient:
         self._mcp = ClientMCP(servers)  # MCP servers: sessions run here, tools join ours
         self.on_notify = on_notify
         self.on_event = on_event
+        self.on_input = on_input
         self.register_timeout = register_timeout
         #: Every `notify(...)` of every cell, in arrival order.
         self.notifications: asyncio.Queue[Notification] = asyncio.Queue()
@@ -92,6 +91,7 @@ class CodeModeClient:
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
+        on_input: InputCallback | None = None,
         startup_timeout: float = 60.0,
         register_timeout: float = 30.0,
         **km_kwargs: Any,
@@ -102,8 +102,14 @@ class CodeModeClient:
         `cwd`), as with jupyter_client's `start_new_kernel`.
         """
         connection = ZmqConnection.start(kernel_name, startup_timeout, **km_kwargs)
-        options = {"on_notify": on_notify, "on_event": on_event}
-        return cls(connection, tools, register_timeout=register_timeout, **options)
+        return cls(
+            connection,
+            tools,
+            on_notify=on_notify,
+            on_event=on_event,
+            on_input=on_input,
+            register_timeout=register_timeout,
+        )
 
     @classmethod
     def connect(
@@ -113,13 +119,20 @@ class CodeModeClient:
         *,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
+        on_input: InputCallback | None = None,
         startup_timeout: float = 60.0,
         register_timeout: float = 30.0,
     ) -> CodeModeClient:
         """A client for a running kernel; closing it leaves the kernel (and its cells) alive."""
         connection = ZmqConnection.attach(connection_file, startup_timeout)
-        options = {"on_notify": on_notify, "on_event": on_event}
-        return cls(connection, tools, register_timeout=register_timeout, **options)
+        return cls(
+            connection,
+            tools,
+            on_notify=on_notify,
+            on_event=on_event,
+            on_input=on_input,
+            register_timeout=register_timeout,
+        )
 
     @classmethod
     def connect_gateway(
@@ -133,6 +146,7 @@ class CodeModeClient:
         headers: dict[str, str] | None = None,
         on_notify: NotifyCallback | None = None,
         on_event: EventCallback | None = None,
+        on_input: InputCallback | None = None,
         startup_timeout: float = 60.0,
         register_timeout: float = 30.0,
     ) -> CodeModeClient:
@@ -147,8 +161,14 @@ class CodeModeClient:
             headers=headers,
             startup_timeout=startup_timeout,
         )
-        options = {"on_notify": on_notify, "on_event": on_event}
-        return cls(connection, tools, register_timeout=register_timeout, **options)
+        return cls(
+            connection,
+            tools,
+            on_notify=on_notify,
+            on_event=on_event,
+            on_input=on_input,
+            register_timeout=register_timeout,
+        )
 
     @property
     def kc(self) -> AsyncKernelClient | None:
@@ -266,7 +286,7 @@ class CodeModeClient:
 
     async def _execute(self, code: str, cell_id: str | None) -> ExecResult:
         self._require_open()
-        content = execute_content(code)
+        content = execute_content(code, allow_stdin=self.on_input is not None)
         started = time.monotonic()
         return await self._routes.result(self._post("execute_request", content), cell_id, started)
 
@@ -313,7 +333,10 @@ class CodeModeClient:
 
     def _route(self, channel: Channel, msg: Message) -> None:
         try:
-            self._routes.deliver(channel, msg)
+            if channel == "stdin":
+                self._on_input_request(msg)
+            else:
+                self._routes.deliver(channel, msg)
         except Exception:  # one odd message must not stop all routing
             log.exception("codemode client: could not handle %s", msg.get("msg_type"))
 
@@ -347,15 +370,16 @@ class CodeModeClient:
         if self._comm_open:
             self._post("comm_msg", self._comm_data(reply))
 
+    def _on_input_request(self, msg: Message) -> None:
+        """A cell's `prompt()`: ask `on_input`, send its answer back on stdin."""
+        if msg.get("msg_type") == "input_request" and self.on_input is not None:
+            self._spawn(answer_input(self.on_input, msg, self.connection))
+
     def _callback(self, callback: Callable[[str, str], Any] | None, *args: str) -> None:
-        if callback is None:
-            return
-        try:
-            outcome = callback(*args)
-        except Exception:
-            log.exception("codemode client: callback %r failed", callback)
-            return
-        if inspect.isawaitable(outcome):
-            task = asyncio.ensure_future(outcome)
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        if callback is not None:
+            self._spawn(call_back(callback, *args))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -29,7 +29,7 @@ __all__ = [
     "ZmqConnection",
 ]
 
-Channel = Literal["shell", "iopub"]
+Channel = Literal["shell", "iopub", "stdin"]
 Message = dict[str, Any]
 #: Called on the client's loop for each arriving message; it must not block.
 Deliver = Callable[[Channel, Message], None]
@@ -46,8 +46,15 @@ class Connection(Protocol):
     async def open(self) -> None:
         """Reach the kernel (start it, or attach) and return once it answered kernel_info."""
 
-    def send(self, msg_type: str, content: dict[str, Any]) -> str:
-        """Send a shell message; returns its msg_id, which the answers will be parented to.
+    def send(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        channel: Channel = "shell",
+        parent: Message | None = None,
+    ) -> str:
+        """Send a message (shell, or stdin for an `input_reply` to `parent`); returns its
+        msg_id, which the answers will be parented to.
 
         It must not yield to the loop: the caller registers its waiter after the send, and
         nothing may be delivered in between. A transport whose writes are asynchronous (a
@@ -104,18 +111,25 @@ class ZmqConnection:
     async def open(self) -> None:
         self.kc, self.km = await self._opener()
 
-    def send(self, msg_type: str, content: dict[str, Any]) -> str:
+    def send(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        channel: Channel = "shell",
+        parent: Message | None = None,
+    ) -> str:
         kc = self._client()
-        msg = kc.session.msg(msg_type, content)
-        kc.shell_channel.send(msg)
+        msg = kc.session.msg(msg_type, content, parent=parent)
+        (kc.stdin_channel if channel == "stdin" else kc.shell_channel).send(msg)
         return str(msg["header"]["msg_id"])
 
     async def run(self, deliver: Deliver) -> CodeModeClientError:
-        """Read shell and IOPub side by side; whichever channel is lost first ends both."""
+        """Read shell, IOPub and stdin side by side; whichever is lost first ends them all."""
         kc = self._client()
         readers = [
             asyncio.create_task(self._read_shell(kc, deliver)),
             asyncio.create_task(self._read_iopub(kc, deliver)),
+            asyncio.create_task(self._read_stdin(kc, deliver)),
         ]
         try:
             done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
@@ -166,6 +180,16 @@ class ZmqConnection:
             except Exception as exc:  # the socket is gone: nothing more will arrive
                 return CodeModeClientError(f"lost the kernel's IOPub channel: {exc}")
             deliver("iopub", msg)
+
+    @staticmethod
+    async def _read_stdin(kc: AsyncKernelClient, deliver: Deliver) -> CodeModeClientError:
+        """`input_request`s of `prompt()`, asked only when the client sent `allow_stdin`."""
+        while True:
+            try:
+                msg = await kc.get_stdin_msg()
+            except Exception as exc:
+                return CodeModeClientError(f"lost the kernel's stdin channel: {exc}")
+            deliver("stdin", msg)
 
 
 async def _ready(

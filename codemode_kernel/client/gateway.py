@@ -27,7 +27,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from ..protocol import KERNEL_NAME
-from .connection import CodeModeClientError, Deliver, Message
+from .connection import Channel, CodeModeClientError, Deliver, Message
 from .rest import REQUEST_TIMEOUT, KernelsAPI, http_error, kernel_path, unreachable
 
 __all__ = ["GatewayConnection"]
@@ -98,14 +98,20 @@ class GatewayConnection:
             await self.close()
             raise
 
-    def send(self, msg_type: str, content: dict[str, Any]) -> str:
-        """Write a shell message now; tornado buffers the frame without yielding to the loop.
+    def send(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        channel: Channel = "shell",
+        parent: Message | None = None,
+    ) -> str:
+        """Write a message now; tornado buffers the frame without yielding to the loop.
 
         A closed socket drops the message: `run` is returning (or has returned) why, and that
         error fails whatever waits for an answer.
         """
-        msg = self._session.msg(msg_type, content)
-        self._write(msg)
+        msg = self._session.msg(msg_type, content, parent=parent)
+        self._write(msg, channel)
         return str(msg["header"]["msg_id"])
 
     async def run(self, deliver: Deliver) -> CodeModeClientError:
@@ -142,7 +148,7 @@ class GatewayConnection:
             if channel == "iopub" and msg["msg_type"] == "shutdown_reply":
                 restart = bool(msg["content"].get("restart"))
                 self._shutdown = ("was restarted" if restart else "was shut down", time.monotonic())
-            if channel in ("shell", "iopub"):
+            if channel in ("shell", "iopub", "stdin"):
                 deliver(channel, msg)
 
     async def _watch(self) -> CodeModeClientError:
@@ -248,9 +254,9 @@ class GatewayConnection:
                 f"within {self.startup_timeout:g} s"
             ) from None
 
-    def _write(self, msg: Message) -> None:
+    def _write(self, msg: Message, channel: Channel = "shell") -> None:
         ws = self._socket()
-        text = json.dumps({**msg, "channel": "shell"}, default=json_default)
+        text = json.dumps({**msg, "channel": channel}, default=json_default)
         try:
             written = ws.write_message(text)
         except WebSocketClosedError:

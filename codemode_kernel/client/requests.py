@@ -45,14 +45,14 @@ def terminate_cell(cell_id: str | int) -> str:
     return f"%terminate {_cell_arg(cell_id)}"
 
 
-def execute_content(code: str) -> dict[str, Any]:
-    """An execute_request's content for `code`."""
+def execute_content(code: str, allow_stdin: bool = False) -> dict[str, Any]:
+    """An execute_request's content for `code` (`allow_stdin` when the client answers prompts)."""
     return {
         "code": code,
         "silent": False,
         "store_history": True,
         "user_expressions": {},
-        "allow_stdin": False,
+        "allow_stdin": allow_stdin,
         # ipykernel aborts the queued requests after an error unless told not to, and a
         # client's requests come from independent tasks.
         "stop_on_error": False,
