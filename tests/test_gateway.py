@@ -259,6 +259,20 @@ def test_attach_by_kernel_id_leaves_the_kernel_running(
     assert run(loop, gw, "3").result == 3
 
 
+def test_a_prompt_is_answered_over_the_websocket(
+    loop: Loop, gw: CodeModeClient, server: Server
+) -> None:
+    kid = kernel_id(gw)
+    asking = loop.run(
+        open_gateway(server, kernel_id=kid, on_input=lambda message, _: message.upper()),
+        timeout=90,
+    )
+    try:
+        assert run(loop, asking, 'await prompt("over stdin")').result == "OVER STDIN"
+    finally:
+        loop.run(asking.close())
+
+
 def test_close_deletes_only_a_kernel_it_started(loop: Loop, server: Server) -> None:
     auth = {"Authorization": f"token {TOKEN}"}  # `headers` reach REST and the websocket alike
     client = loop.run(open_gateway(server, token=None, headers=auth), timeout=90)
