@@ -207,3 +207,21 @@ def test_nbclient_setup_kernel_and_completion_signal() -> None:
     assert params(NotebookClient.async_setup_kernel) == ["self", "kwargs"]
     assert issubclass(CellExecutionComplete, Exception)
     assert "raise CellExecutionComplete" in inspect.getsource(NotebookClient.process_message)
+
+
+def test_the_kernel_class_takes_what_enterprise_gateways_launcher_passes() -> None:
+    """EG's launch_ipykernel.py builds `IPKernelApp.instance(kernel_class=…, user_ns=…)`."""
+    import signal
+    import warnings
+
+    from codemode_kernel.kernel.kernel import CodeModeKernel
+
+    handler = signal.getsignal(signal.SIGTERM)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel = CodeModeKernel(user_ns={"x": 1})
+    try:
+        assert kernel.implementation == "codemode"
+    finally:
+        kernel.engine.shutdown()
+        signal.signal(signal.SIGTERM, handler)

@@ -55,7 +55,9 @@ class CodeModeKernel(KernelSettings, Kernel):
     # write to IOPub directly, so the sleep only added 0.5 ms to every cell.
     _execute_sleep = Float(0.0).tag(config=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, user_ns: Any = None, **kwargs: Any) -> None:
+        """`user_ns` is taken and ignored: Enterprise Gateway's Python launcher passes one to
+        any kernel class, and cells have no Python namespace."""
         super().__init__(**kwargs)
         self.engine = Engine(
             prepared=self.prepared_isolates,
