@@ -8,6 +8,7 @@ on a heading, and no page may point outside the repository.
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from pathlib import Path
@@ -135,3 +136,18 @@ def test_files_the_docs_name_exist() -> None:
     files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py") if ".venv" not in p.parts]
     for name in named:
         assert any(f == name or f.endswith("/" + name) for f in files), name
+
+
+def test_the_deploy_recipe_names_what_exists() -> None:
+    """The Enterprise Gateway kernelspec parses, and the image starts a class that exists."""
+    import importlib
+
+    spec = json.loads((ROOT / "deploy/kernelspecs/codemode_kubernetes/kernel.json").read_text())
+    proxy = spec["metadata"]["process_proxy"]
+    assert proxy["class_name"].endswith("KubernetesProcessProxy") and proxy["config"]["image_name"]
+    assert {"{kernel_id}", "{response_address}", "{public_key}", "{port_range}"} <= set(spec["argv"])
+    boot = (ROOT / "deploy/bootstrap-kernel.sh").read_text()
+    dotted = re.search(r"--kernel-class-name (\S+)", boot)
+    assert dotted is not None
+    module, _, name = dotted[1].rpartition(".")
+    assert hasattr(importlib.import_module(module), name)

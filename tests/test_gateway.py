@@ -76,12 +76,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Enterprise Gateway 3.x needs older jupyter_client/jupyter_server than this package, so it runs
+#: from its own environment (`make test` builds .venv-eg), as it is deployed for real.
+EG_PYTHON = Path(
+    os.environ.get(
+        "CODEMODE_EG_PYTHON", Path(__file__).resolve().parents[1] / ".venv-eg/bin/python"
+    )
+)
+
+
 def _argv(kind: str, port: int, root: str) -> list[str]:
     if kind == "jupyter-server":
         argv = [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}"]
         argv += ["--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--no-browser"]
         argv += [f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"]
         return argv + (["--allow-root"] if os.geteuid() == 0 else [])
+    if kind == "enterprise-gateway":
+        argv = [str(EG_PYTHON), "-m", "enterprise_gateway", f"--EnterpriseGatewayApp.port={port}"]
+        argv += ["--EnterpriseGatewayApp.ip=127.0.0.1", "--EnterpriseGatewayApp.port_retries=0"]
+        argv += [f"--EnterpriseGatewayApp.auth_token={TOKEN}"]
+        # It refuses kernels for root unless told otherwise, and lists them only when asked.
+        argv += ["--EnterpriseGatewayApp.unauthorized_users=set()"]
+        return [*argv, "--EnterpriseGatewayApp.list_kernels=True"]
     argv = [sys.executable, "-m", "kernel_gateway", f"--KernelGatewayApp.port={port}"]
     argv += ["--KernelGatewayApp.ip=127.0.0.1", "--KernelGatewayApp.port_retries=0"]
     argv += [f"--KernelGatewayApp.auth_token={TOKEN}"]
@@ -118,8 +134,10 @@ def start_server(kind: str, *options: str, timeout: float = 90.0) -> Server:
     raise RuntimeError(f"{kind} did not come up:\n{output}")
 
 
-@pytest.fixture(scope="module", params=["jupyter-server", "kernel-gateway"])
+@pytest.fixture(scope="module", params=["jupyter-server", "kernel-gateway", "enterprise-gateway"])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    if request.param == "enterprise-gateway" and not EG_PYTHON.exists():
+        pytest.skip(f"no Enterprise Gateway environment at {EG_PYTHON} (make test builds it)")
     started = start_server(request.param)
     yield started
     started.stop()
