@@ -145,7 +145,8 @@ def test_the_deploy_recipe_names_what_exists() -> None:
     spec = json.loads((ROOT / "deploy/kernelspecs/codemode_kubernetes/kernel.json").read_text())
     proxy = spec["metadata"]["process_proxy"]
     assert proxy["class_name"].endswith("KubernetesProcessProxy") and proxy["config"]["image_name"]
-    assert {"{kernel_id}", "{response_address}", "{public_key}", "{port_range}"} <= set(spec["argv"])
+    placeholders = {"{kernel_id}", "{response_address}", "{public_key}", "{port_range}"}
+    assert placeholders <= set(spec["argv"])
     boot = (ROOT / "deploy/bootstrap-kernel.sh").read_text()
     dotted = re.search(r"--kernel-class-name (\S+)", boot)
     assert dotted is not None
