@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("exec_overhead.py", "roundtrip.py", "memory.py", "peers.py")
+BENCHMARKS = ("exec_overhead.py", "roundtrip.py", "memory.py", "peers.py", "gateway_load.py")
 
 
 def main() -> int:

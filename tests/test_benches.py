@@ -13,7 +13,9 @@ pytestmark = pytest.mark.bench
 BENCHES = Path(__file__).parent.parent / "benches"
 
 
-@pytest.mark.parametrize("script", ["exec_overhead.py", "roundtrip.py", "peers.py"])
+@pytest.mark.parametrize(
+    "script", ["exec_overhead.py", "roundtrip.py", "peers.py", "gateway_load.py"]
+)
 def test_benchmark_runs_and_prints_its_targets(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHES / script), "--quick"],

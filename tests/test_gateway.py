@@ -291,6 +291,25 @@ def test_a_prompt_is_answered_over_the_websocket(
         loop.run(asking.close())
 
 
+def test_agents_side_by_side_each_with_its_own_kernel_lose_nothing(
+    loop: Loop, server: Server
+) -> None:
+    """The load benchmark's correctness, small: concurrent agents through one server."""
+
+    async def agent(index: int) -> list[object]:
+        def scale(x: int) -> int:
+            """Multiply by this agent's factor."""
+            return x * (index + 2)
+
+        async with CodeModeClient.connect_gateway(server.url, token=TOKEN, tools=[scale]) as c:
+            return [(await c.exec(f"await tools.scale({{x: {n}}})")).result for n in range(3)]
+
+    async def agents() -> list[list[object]]:
+        return list(await asyncio.gather(*(agent(i) for i in range(3))))
+
+    assert loop.run(agents(), timeout=120) == [[n * (i + 2) for n in range(3)] for i in range(3)]
+
+
 def test_close_deletes_only_a_kernel_it_started(loop: Loop, server: Server) -> None:
     auth = {"Authorization": f"token {TOKEN}"}  # `headers` reach REST and the websocket alike
     client = loop.run(open_gateway(server, token=None, headers=auth), timeout=90)
