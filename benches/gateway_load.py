@@ -23,11 +23,13 @@ import urllib.request
 from pathlib import Path
 
 from common import (
+    Target,
     format_bytes,
     format_seconds,
     heading,
     machine,
     percentile,
+    print_targets,
     use_this_checkout_kernelspec,
 )
 
