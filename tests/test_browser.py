@@ -63,7 +63,7 @@ RENDER_CELLS = [
     "1 + 1",
     "({ answer: 42, list: [1, 2] })",
     '"line one\\nline two"',
-    'store("visits", 3)',
+    'store("visits", { count: 3, pages: ["home", "docs"] })',
     "let greeting = 'hi'",
     "greeting.length",
     "",
@@ -334,8 +334,11 @@ def _render(page: Any) -> None:
     _wait_idle(page)
 
     stored = _run_cell(page, 3)
-    stored.locator(".jp-OutputArea-output", has_text="visits").first.wait_for()
+    tree = stored.locator(".jp-RenderedJSON")
+    tree.filter(has_text="visits").wait_for()
     _wait_idle(page)
+    shown = tree.inner_text()  # opened all the way down: the nested values are readable
+    assert "count" in shown and "home" in shown and "docs" in shown, shown
 
     _run_cell(page, 4)
     _wait_idle(page)

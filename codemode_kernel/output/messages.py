@@ -175,7 +175,10 @@ def store_output(cell_id: str | None, values: dict[str, Any]) -> Output:
     """
     names = ", ".join(values) if values else "(nothing)"
     bundle = {"application/json": values, "text/plain": f"Stored: {names}"}
-    return "display_data", display_data(bundle, codemode_metadata(cell_id, "store"))
+    # JupyterLab shows application/json as a tree, collapsed below the root unless told: the
+    # values are what a person wants to read, so it opens fully.
+    metadata = {**codemode_metadata(cell_id, "store"), "application/json": {"expanded": True}}
+    return "display_data", display_data(bundle, metadata)
 
 
 def cells_output(rows: list[tuple[str, str, float, int]]) -> Output:
