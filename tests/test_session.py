@@ -405,28 +405,33 @@ def test_a_buffer_bomb_fails_its_cell_not_the_kernel() -> None:
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-def test_the_guard_blames_the_cell_growing_now_not_one_holding_buffers() -> None:
-    """A cell that holds 100 MiB of typed arrays and idles is innocent; one that grows its
-    memory by `transfer` (no constructor call) is the one failed."""
+GROWERS = {
+    # buffers grown without a constructor call
+    "transfer": "const kept = [];"
+    "while (true) kept.push(new Uint8Array(new ArrayBuffer(1).transfer(5e7)).fill(1))",
+    # ICU data behind Intl objects, outside the heap
+    "intl": "const kept = []; while (true) kept.push(new Intl.DateTimeFormat('en'))",
+}
+
+
+@pytest.mark.parametrize("grower", sorted(GROWERS))
+def test_the_guard_blames_the_cell_growing_now_not_one_holding_buffers(grower: str) -> None:
+    """A cell that holds 100 MiB of typed arrays and idles is innocent; the one growing the
+    kernel's memory in a way the heap limit cannot see is the one failed."""
     from codemode_kernel.runtime.engine import _process_rss
 
     async def scenario() -> None:
         engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
         session = Session(engine)
-        holder = (
-            "const held = new Uint8Array(1e8).fill(1); yield_control(); await new Promise(() => {})"
-        )
+        holder = "const held = new Uint8Array(1e8).fill(1);"
+        holder += "yield_control(); await new Promise(() => {})"
         quiet, _ = await exec_(session, holder)
-        bomb = (
-            "const kept = [];"
-            "while (true) kept.push(new Uint8Array(new ArrayBuffer(1).transfer(5e7)).fill(1))"
-        )
-        out, _ = await exec_(session, bomb, yield_ms=30_000)
+        out, _ = await exec_(session, GROWERS[grower], yield_ms=60_000)
         assert out.error is not None and "resource=memory_bytes" in out.error.text
         assert session.get(quiet.cell_id).state == "running"
         await session.shutdown()
 
-    asyncio.run(asyncio.wait_for(scenario(), 60))
+    asyncio.run(asyncio.wait_for(scenario(), 90))
 
 
 def test_live_cells_share_the_kernel_heap_budget() -> None:
@@ -450,24 +455,3 @@ def test_live_cells_share_the_kernel_heap_budget() -> None:
         await session.shutdown()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
-
-
-def test_the_guard_sees_intl_objects_memory() -> None:
-    """ICU data behind Intl objects lives outside the heap: a cell piling them up is the one
-    failed when the kernel runs short, not a cell that merely holds typed arrays."""
-    from codemode_kernel.runtime.engine import _process_rss
-
-    async def scenario() -> None:
-        engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
-        session = Session(engine)
-        holder = (
-            "const held = new Uint8Array(1e8).fill(1); yield_control(); await new Promise(() => {})"
-        )
-        quiet, _ = await exec_(session, holder)
-        pile = "const kept = []; while (true) kept.push(new Intl.DateTimeFormat('en'))"
-        out, _ = await exec_(session, pile, yield_ms=60_000)
-        assert out.error is not None and "resource=memory_bytes" in out.error.text
-        assert session.get(quiet.cell_id).state == "running"
-        await session.shutdown()
-
-    asyncio.run(asyncio.wait_for(scenario(), 90))
