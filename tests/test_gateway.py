@@ -310,6 +310,39 @@ def test_agents_side_by_side_each_with_its_own_kernel_lose_nothing(
     assert loop.run(agents(), timeout=120) == [[n * (i + 2) for n in range(3)] for i in range(3)]
 
 
+def test_a_dropped_websocket_fails_what_was_waiting_and_reconnects(
+    loop: Loop, server: Server
+) -> None:
+    """The socket goes, the kernel stays: the request in flight fails, the next ones work on
+    the same kernel (its store, and our tools over the comm opened before)."""
+    client = loop.run(open_gateway(server), timeout=90)
+    try:
+        assert run(loop, client, 'store("kept", 5)').status == "completed"
+
+        async def dropped() -> str:
+            waiting = asyncio.ensure_future(
+                client.exec("await new Promise(r => setTimeout(r, 1500)); 1")
+            )
+            await asyncio.sleep(0.3)
+            client.connection._ws.close()  # type: ignore[attr-defined]  # as a network drop would
+            with pytest.raises(CodeModeClientError) as failed:
+                await waiting
+            return str(failed.value)
+
+        assert server.url in loop.run(dropped(), timeout=60)
+        deadline = time.monotonic() + 30
+        while True:  # the reconnect takes a moment; until then requests fail fast
+            try:
+                again = run(loop, client, 'load("kept") + await tools.add({a: 1, b: 1})')
+                break
+            except CodeModeClientError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert again.result == 7
+    finally:
+        loop.run(client.close())
+
+
 def test_close_deletes_only_a_kernel_it_started(loop: Loop, server: Server) -> None:
     auth = {"Authorization": f"token {TOKEN}"}  # `headers` reach REST and the websocket alike
     client = loop.run(open_gateway(server, token=None, headers=auth), timeout=90)

@@ -322,14 +322,26 @@ class CodeModeClient:
             ) from None
 
     async def _read(self) -> None:
-        """Route until the connection is lost; then every pending request fails with why."""
+        """Route until the connection is lost; then every pending request fails with why, and
+        the client goes on only if the transport reaches the same kernel again."""
+        while True:
+            try:
+                error = await self.connection.run(self._route)
+            except Exception as exc:  # a transport that breaks must not leave requests waiting
+                log.exception("codemode client: the connection failed")
+                error = CodeModeClientError(f"lost the connection to the kernel: {exc}")
+            self._dead = error  # requests fail fast while the transport reconnects
+            self._routes.fail(error)
+            if self._closed or not await self._reconnected():
+                return
+            self._dead = None
+
+    async def _reconnected(self) -> bool:
         try:
-            error = await self.connection.run(self._route)
-        except Exception as exc:  # a transport that breaks must not leave requests waiting
-            log.exception("codemode client: the connection failed")
-            error = CodeModeClientError(f"lost the connection to the kernel: {exc}")
-        self._dead = error
-        self._routes.fail(error)
+            return await self.connection.reconnect()
+        except Exception:
+            log.exception("codemode client: reconnecting failed")
+            return False
 
     def _route(self, channel: Channel, msg: Message) -> None:
         try:

@@ -67,6 +67,11 @@ class Connection(Protocol):
     async def interrupt(self) -> None:
         """Interrupt the kernel, as Jupyter's Kernel → Interrupt does (the observed cell ends)."""
 
+    async def reconnect(self) -> bool:
+        """After `run` returned: reach the same kernel again if only the transport was lost
+        and the kernel still lives (its cells, store and our comm with it). False otherwise;
+        the client then stays failed."""
+
     async def close(self) -> None:
         """Release the transport, and shut down a kernel that this connection started."""
 
@@ -148,6 +153,10 @@ class ZmqConnection:
             return
         kc = self._client()
         kc.control_channel.send(kc.session.msg("interrupt_request", {}))
+
+    async def reconnect(self) -> bool:
+        """ZMQ reconnects by itself; a lost channel here means the kernel is gone."""
+        return False
 
     async def close(self) -> None:
         if self.kc is not None:

@@ -80,6 +80,7 @@ class GatewayConnection:
         self._ws: WebSocketClientConnection | None = None
         self._shutdown: tuple[str, float] | None = None  # how the kernel went, and when
         self._kernel_session = ""  # the kernel process's session id, from its kernel_info_reply
+        self._dropped = False  # the socket ended without our close (see `reconnect`)
 
     # -- Connection -------------------------------------------------------------------------
 
@@ -138,6 +139,7 @@ class GatewayConnection:
         while True:
             raw = await ws.read_message()
             if raw is None:
+                self._dropped = self._ws is ws  # not closed by us: the network or the server
                 return self._closed_error(ws)
             msg = json.loads(raw)
             channel = msg.pop("channel", None)
@@ -186,6 +188,25 @@ class GatewayConnection:
         if session and self._kernel_session and session != self._kernel_session:
             return "was restarted"
         return None
+
+    async def reconnect(self) -> bool:
+        """A dropped socket to a kernel the server still has: connect its channels again.
+
+        Not after a restart or a shutdown (the kernel forgot our comm), nor when our own
+        `close` ended the socket. The server broadcasts IOPub to every socket of the kernel,
+        so the comm opened before goes on working."""
+        if not self._dropped or self._shutdown is not None or self.kernel_id is None:
+            return False
+        self._dropped = False
+        session = self._kernel_session
+        try:
+            if not await self._api.exists(self.kernel_id):
+                return False
+            self._ws = await self._connect()
+            await self._kernel_info()
+        except CodeModeClientError:
+            return False
+        return self._kernel_session == session
 
     async def interrupt(self) -> None:
         """Interrupt through the REST API; the server applies the kernelspec's interrupt_mode."""
