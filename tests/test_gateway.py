@@ -514,3 +514,55 @@ def test_a_kernel_deleted_by_someone_else(loop: Loop, server: Server) -> None:
             loop.run(_until_dead(client), timeout=60)
     finally:
         loop.run(client.close())
+
+
+def test_subshell_traffic_passes_through_the_websocket(loop: Loop, server: Server) -> None:
+    """JupyterLab >= 4.4 sends comm traffic on subshells: a `subshell_id` header must survive
+    the server's websocket. A subshell answers while the main shell is busy with a cell."""
+    from jupyter_client.session import Session as JupyterSession
+    from tornado.websocket import websocket_connect
+
+    status, model = server.rest("POST", "/api/kernels", {"name": "codemode"})
+    assert status == 201
+    session = JupyterSession()
+    url = server.url.replace("http", "ws", 1) + f"/api/kernels/{model['id']}/channels"
+
+    async def scenario() -> list[str]:
+        ws = await websocket_connect(f"{url}?session_id={session.session}&token={TOKEN}")
+
+        def send(channel: str, msg_type: str, content: dict[str, Any], **header: Any) -> str:
+            msg = session.msg(msg_type, content)
+            msg["header"].update(header)
+            ws.write_message(json.dumps({**msg, "channel": channel}, default=str))
+            return str(msg["header"]["msg_id"])
+
+        async def reply_to(msg_id: str) -> dict[str, Any]:
+            while True:
+                raw = await ws.read_message()
+                assert raw is not None, "the websocket closed"
+                msg = json.loads(raw)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["channel"] != "iopub":
+                    return dict(msg)
+
+        await reply_to(send("shell", "kernel_info_request", {}))
+        created = await reply_to(send("control", "create_subshell_request", {}))
+        subshell = created["content"]["subshell_id"]
+        busy = send(
+            "shell", "execute_request", {"code": "await new Promise(r => setTimeout(r, 2000))"}
+        )
+        asked = send("shell", "kernel_info_request", {}, subshell_id=subshell)
+        order = []
+        while len(order) < 2:
+            raw = await ws.read_message()
+            assert raw is not None, "the websocket closed"
+            msg = json.loads(raw)
+            if msg["channel"] == "shell" and msg["parent_header"].get("msg_id") in (busy, asked):
+                order.append(msg["msg_type"])
+        ws.close()
+        return order
+
+    try:
+        # The subshell answered while the main shell was still running the cell.
+        assert loop.run(scenario(), timeout=60) == ["kernel_info_reply", "execute_reply"]
+    finally:
+        server.rest("DELETE", f"/api/kernels/{model['id']}")
