@@ -416,14 +416,14 @@ GROWERS = {
 
 @pytest.mark.parametrize("grower", sorted(GROWERS))
 def test_the_guard_blames_the_cell_growing_now_not_one_holding_buffers(grower: str) -> None:
-    """A cell that holds 100 MiB of typed arrays and idles is innocent; the one growing the
+    """A cell that holds 50 MB of typed arrays and idles is innocent; the one growing the
     kernel's memory in a way the heap limit cannot see is the one failed."""
     from codemode_kernel.runtime.engine import _process_rss
 
     async def scenario() -> None:
-        engine = Engine(prepared=1, memory_guard=_process_rss() + 600 * MIB)
+        engine = Engine(prepared=1, memory_guard=_process_rss() + 300 * MIB)
         session = Session(engine)
-        holder = "const held = new Uint8Array(1e8).fill(1);"
+        holder = "const held = new Uint8Array(5e7).fill(1);"
         holder += "yield_control(); await new Promise(() => {})"
         quiet, _ = await exec_(session, holder)
         out, _ = await exec_(session, GROWERS[grower], yield_ms=60_000)
@@ -439,19 +439,19 @@ def test_live_cells_share_the_kernel_heap_budget() -> None:
     with four cells live each may grow to a quarter of it; alone, a cell gets its own limit."""
 
     async def scenario() -> None:
-        engine = Engine(prepared=1, heap_budget=200 * MIB)
+        engine = Engine(prepared=1, heap_budget=100 * MIB)
         session = Session(engine)
         idle = "yield_control(); await new Promise(() => {})"
         quiet = [(await exec_(session, idle))[0].cell_id for _ in range(3)]
-        grow = "const a = []; for (let i = 0; i < 3e6; i++) a.push({ i }); a.length"
+        grow = "const a = []; for (let i = 0; i < 1.5e6; i++) a.push({ i }); a.length"
         out, _ = await exec_(session, grow, yield_ms=30_000)
         assert out.error is not None and out.error.name == "ResourceLimitExceeded"
-        assert f"resource=heap_bytes limit={50 * MIB} " in out.error.text
+        assert f"resource=heap_bytes limit={25 * MIB} " in out.error.text
         assert [session.get(cid).state for cid in quiet] == ["running"] * 3
         for cid in quiet:
             await session.get(cid).terminate()
         out, _ = await exec_(session, grow, yield_ms=30_000)
-        assert out.error is None and out.result is not None and out.result.json == 3_000_000
+        assert out.error is None and out.result is not None and out.result.json == 1_500_000
         await session.shutdown()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
