@@ -28,7 +28,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..protocol import COMM_TARGET, KERNEL_NAME
 from ..tools import tools_from
-from .callbacks import EventCallback, InputCallback, NotifyCallback, answer_input, call_back
+from .callbacks import EventCallback, InputCallback, NotifyCallback, answer_input, call_now
 from .connection import Channel, CodeModeClientError, Connection, Message, ZmqConnection
 from .gateway import GatewayConnection
 from .mcp import ClientMCP, ToolOrServer, split_tools
@@ -388,8 +388,9 @@ class CodeModeClient:
             self._spawn(answer_input(self.on_input, msg, self.connection))
 
     def _callback(self, callback: Callable[[str, str], Any] | None, *args: str) -> None:
-        if callback is not None:
-            self._spawn(call_back(callback, *args))
+        later = None if callback is None else call_now(callback, *args)
+        if later is not None:
+            self._spawn(later)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
