@@ -195,7 +195,7 @@ class ExecuteHandler:
         if outcome.error is not None:
             err = outcome.error
             meta["error_text"] = err.text
-            tools = {d["global_name"] for d in self.toolbox.definitions()}
+            tools = {row.js_name for row in self.toolbox.listing()}
             hint_line = hint(err.text, self._declared, tools)
             return reply.error(outputs, cid, meta, err.name, err.message, err.text, hint_line)
         return reply.ok(meta)

@@ -53,7 +53,8 @@ class StdinPrompter:
         self._socket = socket
         self._target_of = target_of  # cell id -> the observing request, when it allows stdin
         self._one_at_a_time = asyncio.Lock()
-        self._asking: dict[str, tuple[asyncio.Task[None], threading.Event]] = {}  # by call id
+        # call id -> (the asking task, kept referenced; its cancel flag)
+        self._asking: dict[str, tuple[asyncio.Task[None], threading.Event]] = {}
         toolbox.prompter = self
 
     def start_call(self, call: ToolCall) -> None:
