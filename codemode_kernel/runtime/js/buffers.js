@@ -2,9 +2,10 @@
 // heap limit never sees a cell that fills memory with them. Their constructors are wrapped to
 // count the bytes this cell allocates; every 16 MiB the running total goes to the host, whose
 // process-memory guard fails the cell that allocated the most when the kernel runs short.
-// Intl objects count by an estimate of their ICU memory. Growth in place counts too: `resize` of a resizable buffer and `transfer(n)` /
-// `transferToFixedLength(n)`, which hand back a new buffer of n bytes. The count is cumulative
-// (freed buffers are not subtracted): it names the culprit, it is not a limit by itself.
+// Growth in place counts too (`resize` of a resizable buffer, and `transfer(n)` /
+// `transferToFixedLength(n)`, which hand back a new buffer of n bytes), and so does each Intl
+// object, by an estimate of its ICU data. The count is cumulative (freed buffers are not
+// subtracted): it names the culprit, it is not a limit by itself.
 const BUFFER_REPORT_STEP = 16 * 1024 * 1024;
 let bufferBytes = 0;
 let bufferReported = 0;
@@ -17,12 +18,18 @@ function countBuffer(bytes) {
   }
 }
 
-/** `C` with construction counted; `owns(args)` says whether the new object got fresh bytes. */
-function countingConstructor(C, owns) {
+/** `C` with every object it makes counted, `new` or not (some Intl constructors allow a
+ * plain call); `bytesOf(args, made)` says how many fresh bytes the new object holds. */
+function countingConstructor(C, bytesOf) {
   const wrapped = new ProxyCtor(C, {
     construct(target, args, newTarget) {
       const made = ReflectConstruct(target, args, newTarget === wrapped ? target : newTarget);
-      if (owns(args)) countBuffer(made.byteLength);
+      countBuffer(bytesOf(args, made));
+      return made;
+    },
+    apply(target, thisArg, args) {
+      const made = ReflectApply(target, thisArg, args);
+      countBuffer(bytesOf(args, made));
       return made;
     },
   });
@@ -39,10 +46,11 @@ const TYPED_ARRAY_NAMES = [
 ];
 
 /** A typed array built over an existing buffer shares its bytes; anything else allocates. */
-function ownsFreshBytes(args) {
+function freshTypedArrayBytes(args, made) {
   const first = args[0];
-  return !(first !== null && typeof first === "object" && ArrayBufferIsView(first) === false
-    && ObjectPrototypeToString(first) === "[object ArrayBuffer]");
+  const shares = first !== null && typeof first === "object" && ArrayBufferIsView(first) === false
+    && ObjectPrototypeToString(first) === "[object ArrayBuffer]";
+  return shares ? 0 : made.byteLength;
 }
 
 /** `ArrayBuffer.prototype[name]` with the bytes it adds counted. */
@@ -71,40 +79,22 @@ const INTL_BYTES = {
   DurationFormat: 1024,
 };
 
-/** `Intl[name]` with every object it makes counted (with or without `new`, as some allow). */
-function countIntl(name) {
-  const C = globalObject.Intl[name];
-  if (typeof C !== "function") return;
-  const bytes = INTL_BYTES[name];
-  const wrapped = new ProxyCtor(C, {
-    construct(target, args, newTarget) {
-      const made = ReflectConstruct(target, args, newTarget === wrapped ? target : newTarget);
-      countBuffer(bytes);
-      return made;
-    },
-    apply(target, thisArg, args) {
-      const made = ReflectApply(target, thisArg, args);
-      countBuffer(bytes);
-      return made;
-    },
-  });
-  ObjectDefineProperty(C.prototype, "constructor", {
-    value: wrapped, writable: true, enumerable: false, configurable: true,
-  });
-  globalObject.Intl[name] = wrapped;
-}
-
 /** Swap the constructors in place (built-in globals keep their non-enumerable descriptors). */
 function installBufferAccounting() {
-  for (const name in INTL_BYTES) countIntl(name);
+  const intl = globalObject.Intl;
+  for (const name in INTL_BYTES) {
+    const bytes = INTL_BYTES[name];
+    if (typeof intl[name] === "function") intl[name] = countingConstructor(intl[name], () => bytes);
+  }
   const bufferProto = globalObject.ArrayBuffer.prototype;
   countGrowth(bufferProto, "resize");
   countGrowth(bufferProto, "transfer");
   countGrowth(bufferProto, "transferToFixedLength");
-  globalObject.ArrayBuffer = countingConstructor(globalObject.ArrayBuffer, () => true);
+  const bufferBytesOf = (_, made) => made.byteLength;
+  globalObject.ArrayBuffer = countingConstructor(globalObject.ArrayBuffer, bufferBytesOf);
   for (let i = 0; i < TYPED_ARRAY_NAMES.length; i++) {
     const name = TYPED_ARRAY_NAMES[i];
     const C = globalObject[name];
-    if (typeof C === "function") globalObject[name] = countingConstructor(C, ownsFreshBytes);
+    if (typeof C === "function") globalObject[name] = countingConstructor(C, freshTypedArrayBytes);
   }
 }
