@@ -152,7 +152,8 @@ def _u64_error(value: Any) -> str | None:
 
 
 def _parse_exec(text: str) -> ExecRequest:
-    """Reference §1.2 steps 2-10, with the pragma line kept as an empty line."""
+    """Code mode's exec pragma parsing (docs/cells.md, Pragmas), with the pragma line kept as
+    an empty line so line numbers stay true."""
     first_line, _, rest = text.partition("\n")
     head = first_line.lstrip()
     if not head.startswith(EXEC_PRAGMA):

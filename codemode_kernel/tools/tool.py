@@ -58,7 +58,8 @@ class Tool:
     async def invoke(self, input: Any) -> Any:
         """Run the handler on a call's input and return its JSON result.
 
-        The input rules are the reference host's (§2.11): no input means `{}` for a function tool.
+        The input rules are code mode's host rules (docs/design.md): no input means `{}` for a
+        function tool.
         Sync handlers go to a worker thread so a slow tool never blocks the kernel's loop (cells,
         comms and other calls keep running). Dataclass results are turned into objects.
         """
