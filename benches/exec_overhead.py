@@ -291,21 +291,30 @@ def print_comparison(rows: list[Row], warm_iterations: int) -> None:
 
 
 def targets(rows: list[Row]) -> list[Target]:
-    """The issue's targets, which are the reference's 0-tool figures."""
+    """The issue's targets: the reference's 0-tool latencies, and 400 back-to-back cells/s."""
     by_key = {(r.scenario, r.tools): r for r in rows}
-    warm = by_key.get(("warm_exec", 0))
-    cold = by_key.get(("cold_exec_after_start", 0))
+
+    def mean(scenario: str) -> float | None:
+        row = by_key.get((scenario, 0))
+        return row.mean_ns if row else None
+
     return [
         Target(
-            "in-process warm exec (warm_exec mean, 0 tools)",
-            warm.mean_ns if warm else None,
+            "in-process warm exec, pool ready (warm_exec_paced mean)",
+            mean("warm_exec_paced"),
             0.47e6,
             format_duration,
         ),
         Target(
-            "cold exec after start (cold_exec_after_start mean, 0 tools)",
-            cold.mean_ns if cold else None,
+            "cold exec after start (cold_exec_after_start mean)",
+            mean("cold_exec_after_start"),
             1.13e6,
+            format_duration,
+        ),
+        Target(
+            "back-to-back execs, ≥ 400 cells/s (warm_exec mean)",
+            mean("warm_exec"),
+            1e9 / 400,
             format_duration,
         ),
     ]

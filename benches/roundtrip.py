@@ -317,14 +317,14 @@ def main() -> None:
         [
             Target("trivial cell round trip, codemode/python3 (→ reply)", reply_ratio, 1.0, ratio),
             Target("trivial cell round trip, codemode/python3 (→ idle)", idle_ratio, 1.0, ratio),
-            Target("one tool call round trip (median)", one_call, 1.5e-3, format_seconds),
+            Target("one tool call round trip (median)", one_call, 1.0e-3, format_seconds),
             Target(
                 f"{CONCURRENT_CALLS} concurrent tool calls (median)",
                 concurrent,
-                50e-3,
+                30e-3,
                 format_seconds,
             ),
-            Target("kernel start-up, codemode/python3 (medians)", startup_ratio, 1.0, ratio),
+            Target("kernel start-up, codemode/python3 (medians)", startup_ratio, 0.6, ratio),
         ]
     )
 
