@@ -134,22 +134,27 @@ class CellRuntime:
         """Completes when the isolate has been freed (after `Done` or a termination)."""
         return self._stopped
 
-    # -- engine loop -----------------------------------------------------------------------
-
-    async def run(self, isolate: Isolate) -> None:
+    def begin(self, isolate: Isolate) -> None:
+        """Run the cell on `isolate`, which is this cell's alone. Any thread: the kernel starts a
+        cell that finds a prepared isolate straight from its own loop, with no hop through the
+        engine loop (which `watch` is then called on)."""
         if self._over:  # terminated before it started
             self._host.discard(isolate, self._stopped)
             return
         self._isolate = isolate
         isolate.set_heap_limit(self._heap_limit)
         isolate.set_sink(self._on_message)
+        isolate.run_main(self._script, self._on_main_error)
+
+    # -- engine loop -----------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Start polling the heap limit (engine loop, once, when the cell is launched)."""
         self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
-        try:
-            await isolate.eval(self._script)
-        except JSEvalException as exc:
-            self._fail_from_exception(exc)
-        except asyncio.CancelledError:
-            pass
+
+    def _on_main_error(self, exc: JSEvalException) -> None:
+        """The main script failed (isolate thread): report it from the engine loop."""
+        self._loop.call_soon_threadsafe(self._fail_from_exception, exc)
 
     def _claim(self) -> bool:
         with self._lock:
@@ -254,7 +259,7 @@ class CellRuntime:
             self._host.spawn(_eval_quietly(isolate, source))
 
     def _poll_heap(self) -> None:
-        if not self._over and self._isolate is not None and not self._heap_exceeded():
+        if not self._over and not self._heap_exceeded():
             self._loop.call_later(_HEAP_POLL_S, self._poll_heap)
 
     def _heap_exceeded(self) -> bool:

@@ -133,8 +133,21 @@ class Engine:
 
         `insertions` are what `source.prepare` added, so error positions can be mapped back."""
         runtime = CellRuntime(self, sink, limits, body, config, insertions)
-        self.loop.call_soon_threadsafe(self._launch, runtime)
+        isolate = self._take_prepared()
+        if isolate is not None:
+            runtime.begin(isolate)  # on the caller's thread: no hop before V8 starts the cell
+        self.loop.call_soon_threadsafe(self._launch, runtime, isolate is not None)
         return runtime
+
+    def _take_prepared(self) -> Isolate | None:
+        """A prepared isolate, or None (the pool is empty, or V8 failed). Any thread: the pool
+        is a deque, whose appends (engine loop) and pops are atomic."""
+        if self._v8_error is not None:
+            return None
+        try:
+            return self._ready.popleft()
+        except IndexError:
+            return None
 
     def stop_preparing(self) -> None:
         """Prepare no more isolates (shutdown has begun; cells are being terminated)."""
@@ -185,7 +198,7 @@ class Engine:
     async def _free(self, fn: Callable[[], None]) -> None:
         await self.loop.run_in_executor(self._reaper, fn)
 
-    def _launch(self, runtime: CellRuntime) -> None:
+    def _launch(self, runtime: CellRuntime, begun: bool) -> None:
         self._live.add(runtime)
         self._share_heap()
         runtime.stopped.add_done_callback(
@@ -194,7 +207,9 @@ class Engine:
         if not self._guarding:
             self._guarding = True
             self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
-        self.spawn(self._start(runtime))
+        runtime.watch()
+        if not begun:
+            self.spawn(self._start(runtime))
 
     def _forget(self, runtime: CellRuntime) -> None:
         self._live.discard(runtime)
@@ -223,18 +238,18 @@ class Engine:
         self.loop.call_later(_GUARD_EVERY_S, self._guard_memory)
 
     async def _start(self, runtime: CellRuntime) -> None:
+        """Start a cell that found no prepared isolate (or V8 unavailable)."""
         # The pool is topped up when a cell's isolate is freed, not here: creating an isolate
         # costs milliseconds of CPU that would compete with the cell that just started.
         if self._v8_error is not None:
             runtime.lost(str(self._v8_error), "V8Unavailable")
             return
         try:
-            if not self._ready:
+            isolate = self._take_prepared()
+            if isolate is None:
                 self._refill()
                 isolate = await self._new_isolate()
-            else:
-                isolate = self._ready.popleft()
-            await runtime.run(isolate)
+            runtime.begin(isolate)
         except Exception as exc:
             # No isolate, or a bug of ours: the cell must still end, never hang.
             _log.exception("cell runtime failed")

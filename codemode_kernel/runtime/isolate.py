@@ -30,7 +30,7 @@ import py_mini_racer._mini_racer as _mini_racer
 from py_mini_racer import JSEvalException, JSParseException
 from py_mini_racer._context import Context, ContextType
 from py_mini_racer._dll import DEFAULT_V8_FLAGS, init_mini_racer, mr_callback_func
-from py_mini_racer._objects import ObjectFactoryImpl
+from py_mini_racer._objects import _ERRORS, ObjectFactoryImpl
 
 from .prelude import PRELUDE
 from .protocol import BIND_HOST, Decoded, decode
@@ -39,9 +39,10 @@ from .protocol import BIND_HOST, Decoded, decode
 # non-deletable globals; the prelude brings host-driven timers instead.
 _mini_racer.INSTALL_SET_TIMEOUT = "0"  # type: ignore[attr-defined]
 
-#: Callback id of the out-channel. mini-racer numbers its own callbacks from 1, so the Context
-#: below is given a counter that starts after this one.
+#: Callback ids of the out-channel and of the cell's main script. mini-racer numbers its own
+#: callbacks from 1, so the Context below is given a counter that starts after these.
 _CHANNEL_ID = 1
+_MAIN_ID = 2
 _HEADER = 4  # UTF-16 units before the payload: length low, length high, last-chunk flag, unused
 
 #: V8 flags for the process. `--no-lazy` compiles functions when their script is compiled: every
@@ -55,8 +56,10 @@ V8_FLAGS = (*DEFAULT_V8_FLAGS, "--no-lazy", "--no-memory-protection-keys")
 
 #: Where decoded out-channel messages go; called on the isolate's thread.
 MessageSink = Callable[[Decoded], None]
+#: Where the main script's own failure (compile error, termination) goes; isolate thread.
+ErrorSink = Callable[[JSEvalException], None]
 
-__all__ = ["Isolate", "JSEvalException", "JSParseException", "MessageSink"]
+__all__ = ["ErrorSink", "Isolate", "JSEvalException", "JSParseException", "MessageSink"]
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class Isolate:
         """Do not call directly: use `create`, which starts the isolate off the loop."""
         self._dll = init_v8()
         self._sink: MessageSink | None = None
+        self._on_main_error: ErrorSink | None = None
         self._closed = False
         self._chunks: list[str] = []
         self._channel: memoryview | None = None
@@ -107,7 +111,7 @@ class Isolate:
         isolate._ctx_id = await loop.run_in_executor(
             executor, isolate._dll.mr_init_context, isolate._callback
         )
-        ids = count(_CHANNEL_ID + 1)
+        ids = count(_MAIN_ID + 1)
         ctx = ContextType(isolate._ctx_id)
         isolate._context = Context(isolate._dll, ctx, loop, ObjectFactoryImpl(), ids)
         return isolate
@@ -133,6 +137,18 @@ class Isolate:
 
     def heap_limit_reached(self) -> bool:
         return bool(self._dll.mr_hard_memory_limit_reached(self._ctx_id))
+
+    def run_main(self, source: str, on_error: ErrorSink) -> None:
+        """Start the cell's main script; callable from any thread, as it only queues the eval.
+
+        Its completion is handled on the isolate's thread and wakes no event loop: the cell
+        reports its own end over the out-channel, so only a failure of the script itself (a
+        compile error, or V8 stopping it) is passed on, to `on_error`.
+        """
+        self._on_main_error = on_error
+        code = self._context._python_to_value_handle(source)
+        # The queued task holds its own reference to the code, so the handle may go now.
+        self._dll.mr_eval(self._ctx_id, code.raw, _MAIN_ID)
 
     async def eval(self, source: str) -> Any:
         """Queue `source` on the isolate; raises JSEvalException subclasses for JS errors."""
@@ -164,10 +180,23 @@ class Isolate:
 
     # -- the out-channel ------------------------------------------------------------------
 
+    def _main_completed(self, raw: Any) -> None:
+        handle = self._context._wrap_raw_handle(raw)  # freed when dropped
+        on_error = self._on_main_error
+        if raw.contents.type not in _ERRORS or on_error is None:
+            return
+        try:
+            self._context._value_handle_to_python(handle)  # reads the error out of the handle
+        except JSEvalException as exc:
+            on_error(exc)
+
     def _on_callback(self, callback_id: int, raw: Any) -> None:
         """Every callback from V8, on the isolate's thread. Must return quickly and never raise."""
         if self._closed:
             return  # late completions after close: the context they point into is gone
+        if callback_id == _MAIN_ID:
+            self._main_completed(raw)
+            return
         if callback_id != _CHANNEL_ID:
             self._context.handle_callback_from_v8(callback_id, raw)
             return
