@@ -6,18 +6,17 @@ JavaScript (`protocol.py`) reach the cell layer through the sink, in helper-call
 whichever thread produced them; timer and buffer events are consumed here because they are a
 runtime concern. Limits that a single event can breach (output bytes, pending timers) are decided
 on the isolate thread as the event arrives, so nothing the script sends later can overtake them.
-It needs only a `RuntimeHost` (the engine's loop, spawn and discard), not the engine itself.
+It needs only a `RuntimeHost` (the engine's loop and discard), not the engine itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -54,8 +53,6 @@ class RuntimeHost(Protocol):
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop: ...
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
 
     def discard(self, isolate: Isolate, stopped: concurrent.futures.Future[None]) -> None: ...
 
@@ -120,8 +117,21 @@ class CellRuntime:
     # -- thread-safe API for the cell layer ------------------------------------------------
 
     def resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
-        """Settle `tools.x()` call `call_id`: resolve with `value`, or reject with the string."""
-        self._loop.call_soon_threadsafe(self._resolve_tool, call_id, ok, value)
+        """Settle `tools.x()` call `call_id`: resolve with `value`, or reject with the string.
+        Queued on the isolate straight from the caller's thread."""
+        try:
+            payload = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            reason = f"tool result is not JSON the cell can read: {exc}"
+            self._send(resolve_call(call_id, False, json.dumps(reason)))
+            return
+        limit = self._limits.delegate_result_bytes
+        if len(payload) > limit:
+            self._loop.call_soon_threadsafe(
+                self._fail_limit, "delegate_result_bytes", limit, len(payload)
+            )
+            return
+        self._send(resolve_call(call_id, ok, payload))
 
     def terminate(self) -> concurrent.futures.Future[None]:
         """Stop the cell now; the future completes once its isolate thread has really stopped."""
@@ -239,24 +249,12 @@ class CellRuntime:
         if self._timers.pop(timer_id, None) is not None:
             self._send(fire_timer(timer_id))
 
-    def _resolve_tool(self, call_id: int, ok: bool, value: Any) -> None:
-        try:
-            payload = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
-            reason = f"tool result is not JSON the cell can read: {exc}"
-            self._send(resolve_call(call_id, False, json.dumps(reason)))
-            return
-        if len(payload) > self._limits.delegate_result_bytes:
-            limit = self._limits.delegate_result_bytes
-            self._fail_limit("delegate_result_bytes", limit, len(payload))
-            return
-        self._send(resolve_call(call_id, ok, payload))
-
     def _send(self, source: str) -> None:
-        """Queue a host → JS call; a JS error there surfaces as the cell's own `Done`."""
+        """Queue a host → JS call (any thread); a JS error there surfaces as the cell's own
+        `Done`, and a call that races the cell's end is dropped by the isolate."""
         isolate = self._isolate
         if isolate is not None and not self._over:
-            self._host.spawn(_eval_quietly(isolate, source))
+            isolate.post(source)
 
     def _poll_heap(self) -> None:
         if not self._over and not self._heap_exceeded():
@@ -324,11 +322,6 @@ class CellRuntime:
         elif not self._stopped.done():
             # No isolate ran this cell's code (ended before it had one): nothing to wait for.
             self._stopped.set_result(None)
-
-
-async def _eval_quietly(isolate: Isolate, source: str) -> None:
-    with contextlib.suppress(JSEvalException, asyncio.CancelledError):
-        await isolate.eval(source)
 
 
 def _size(event: Text | Console | Image) -> int:

@@ -39,10 +39,12 @@ from .protocol import BIND_HOST, Decoded, decode
 # non-deletable globals; the prelude brings host-driven timers instead.
 _mini_racer.INSTALL_SET_TIMEOUT = "0"  # type: ignore[attr-defined]
 
-#: Callback ids of the out-channel and of the cell's main script. mini-racer numbers its own
-#: callbacks from 1, so the Context below is given a counter that starts after these.
+#: Callback ids of the out-channel, of the cell's main script and of the host's later calls into
+#: it. mini-racer numbers its own callbacks from 1, so the Context below is given a counter that
+#: starts after these.
 _CHANNEL_ID = 1
 _MAIN_ID = 2
+_POSTED_ID = 3
 _HEADER = 4  # UTF-16 units before the payload: length low, length high, last-chunk flag, unused
 
 #: V8 flags for the process. `--no-lazy` compiles functions when their script is compiled: every
@@ -87,7 +89,8 @@ def _preload() -> None:
 
 
 class Isolate:
-    """A fresh isolate, ready to run one cell. Create and use it on the engine's loop only."""
+    """A fresh isolate, ready to run one cell. Create, prepare and close it on the engine's loop;
+    `run_main` and `post` may be called from any thread."""
 
     def __init__(self) -> None:
         """Do not call directly: use `create`, which starts the isolate off the loop."""
@@ -95,6 +98,7 @@ class Isolate:
         self._sink: MessageSink | None = None
         self._on_main_error: ErrorSink | None = None
         self._closed = False
+        self._lock = threading.Lock()  # no eval is queued once closing has begun
         self._chunks: list[str] = []
         self._channel: memoryview | None = None
         # Keep the ctypes callback alive as long as the context: V8 calls it from its thread.
@@ -111,7 +115,7 @@ class Isolate:
         isolate._ctx_id = await loop.run_in_executor(
             executor, isolate._dll.mr_init_context, isolate._callback
         )
-        ids = count(_MAIN_ID + 1)
+        ids = count(_POSTED_ID + 1)
         ctx = ContextType(isolate._ctx_id)
         isolate._context = Context(isolate._dll, ctx, loop, ObjectFactoryImpl(), ids)
         return isolate
@@ -139,16 +143,29 @@ class Isolate:
         return bool(self._dll.mr_hard_memory_limit_reached(self._ctx_id))
 
     def run_main(self, source: str, on_error: ErrorSink) -> None:
-        """Start the cell's main script; callable from any thread, as it only queues the eval.
+        """Start the cell's main script.
 
-        Its completion is handled on the isolate's thread and wakes no event loop: the cell
-        reports its own end over the out-channel, so only a failure of the script itself (a
-        compile error, or V8 stopping it) is passed on, to `on_error`.
+        Like `post`, it only queues the eval, and its completion is handled on the isolate's
+        thread without waking any event loop: the cell reports its own end over the
+        out-channel, so only a failure of the script itself (a compile error, or V8 stopping
+        it) is passed on, to `on_error`.
         """
         self._on_main_error = on_error
-        code = self._context._python_to_value_handle(source)
-        # The queued task holds its own reference to the code, so the handle may go now.
-        self._dll.mr_eval(self._ctx_id, code.raw, _MAIN_ID)
+        self._queue(source, _MAIN_ID)
+
+    def post(self, source: str) -> None:
+        """Queue a host → JS call (a tool result, a timer) from any thread. Its own outcome is
+        ignored: a JS error there surfaces as the cell's `Done`. Dropped once closing began."""
+        self._queue(source, _POSTED_ID)
+
+    def _queue(self, source: str, callback_id: int) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            code = self._context._python_to_value_handle(source)
+            # The queued task holds its own reference to the code, so the handle may go now.
+            self._dll.mr_eval(self._ctx_id, code.raw, callback_id)
+            del code
 
     async def eval(self, source: str) -> Any:
         """Queue `source` on the isolate; raises JSEvalException subclasses for JS errors."""
@@ -163,9 +180,10 @@ class Isolate:
         Evals still queued are cancelled first (their cleanup touches the context), then `free`
         runs the blocking teardown somewhere that is not the engine loop.
         """
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         self._sink = None
         pending = list(self._pending)
         for task in pending:
@@ -180,9 +198,10 @@ class Isolate:
 
     # -- the out-channel ------------------------------------------------------------------
 
-    def _main_completed(self, raw: Any) -> None:
+    def _completed(self, callback_id: int, raw: Any) -> None:
+        """A queued eval ended (isolate thread): pass on the main script's failure, if any."""
         handle = self._context._wrap_raw_handle(raw)  # freed when dropped
-        on_error = self._on_main_error
+        on_error = self._on_main_error if callback_id == _MAIN_ID else None
         if raw.contents.type not in _ERRORS or on_error is None:
             return
         try:
@@ -194,8 +213,8 @@ class Isolate:
         """Every callback from V8, on the isolate's thread. Must return quickly and never raise."""
         if self._closed:
             return  # late completions after close: the context they point into is gone
-        if callback_id == _MAIN_ID:
-            self._main_completed(raw)
+        if callback_id in (_MAIN_ID, _POSTED_ID):
+            self._completed(callback_id, raw)
             return
         if callback_id != _CHANNEL_ID:
             self._context.handle_callback_from_v8(callback_id, raw)
