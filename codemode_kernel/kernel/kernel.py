@@ -32,7 +32,6 @@ from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
 from .history import History
-from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .providers import register_local_tools, start_mcp_servers
 from .publish import Publisher
 from .settings import KernelSettings
@@ -268,12 +267,18 @@ class CodeModeKernel(KernelSettings, Kernel):
 
     # -- introspection ---------------------------------------------------------------------
 
+    # The introspection replies are imported on first use: start-up does not need them.
+
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        from .introspect import complete_reply
+
         return complete_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
+        from .introspect import inspect_reply
+
         return inspect_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_history(
@@ -293,6 +298,8 @@ class CodeModeKernel(KernelSettings, Kernel):
         )
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
+        from .introspect import is_complete_reply
+
         return is_complete_reply(code)
 
     # -- plumbing --------------------------------------------------------------------------
