@@ -88,3 +88,26 @@ def test_an_unknown_name_is_still_an_attribute_error() -> None:
         _ = codemode_kernel.tools.load  # type: ignore[attr-defined]
     with pytest.raises(ImportError):
         exec("from codemode_kernel.tools import nothing_here", {})
+
+
+def test_kernel_info_is_ipykernels_without_the_debugger_and_without_importing_it() -> None:
+    """The reply is the base class's minus "debugger", built without loading debugpy."""
+    check = """
+import signal, sys
+from ipykernel.kernelbase import Kernel
+from codemode_kernel.kernel.kernel import CodeModeKernel
+handler = signal.getsignal(signal.SIGTERM)
+kernel = CodeModeKernel()
+try:
+    ours = kernel.kernel_info
+    assert "debugpy" not in sys.modules and "ipykernel.debugger" not in sys.modules
+    base = Kernel.kernel_info.fget(kernel)
+    assert "ipykernel.debugger" in sys.modules
+finally:
+    kernel.engine.shutdown()
+    signal.signal(signal.SIGTERM, handler)
+base["supported_features"] = [f for f in base["supported_features"] if f != "debugger"]
+assert ours == base, (ours, base)
+"""
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
