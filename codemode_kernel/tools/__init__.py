@@ -8,7 +8,6 @@ needs `Tool` does not also load the MCP configuration reader, and start-up stays
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,6 +60,7 @@ def __getattr__(name: str) -> Any:
     submodule = _SUBMODULE_OF.get(name)
     if submodule is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    # The import statement's own path (not importlib.import_module), so -X importtime sees it.
+    value = getattr(__import__(f"{__name__}.{submodule}", fromlist=[name]), name)
     globals()[name] = value  # later lookups are plain module attributes
     return value
