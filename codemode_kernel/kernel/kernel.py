@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import comm
 import ipykernel.ipkernel  # noqa: F401 - wires comm.create_comm / get_comm_manager to the kernel
+from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 from traitlets import Float
 
@@ -32,7 +33,6 @@ from .comms import CommHub
 from .displays import CellDisplays
 from .execute import KERNEL_ERROR, ExecuteHandler, kernel_failed, kernel_failure
 from .history import History
-from .introspect import complete_reply, inspect_reply, is_complete_reply
 from .providers import register_local_tools, start_mcp_servers
 from .publish import Publisher
 from .settings import KernelSettings
@@ -123,10 +123,20 @@ class CodeModeKernel(KernelSettings, Kernel):
 
     @property
     def kernel_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = super().kernel_info
-        info["supported_features"] = [
-            f for f in info.get("supported_features", []) if f != "debugger"
-        ]
+        """ipykernel's kernel_info without "debugger" (cells are JavaScript in V8).
+
+        Built here rather than by `super()`, whose first call imports ipykernel's debugger and
+        with it debugpy (~120 ms, on the first kernel_info: a quarter of the start-up), only to
+        offer the feature this kernel takes away again."""
+        info: dict[str, Any] = {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": ["kernel subshells"] if self._supports_kernel_subshells else [],
+        }
         error = self.engine.v8_error
         if error is not None:  # answer, and say why every cell will fail, instead of hanging
             info.update(status="error", ename="V8Unavailable", evalue=str(error))
@@ -268,12 +278,18 @@ class CodeModeKernel(KernelSettings, Kernel):
 
     # -- introspection ---------------------------------------------------------------------
 
+    # The introspection replies are imported on first use: start-up does not need them.
+
     async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        from .introspect import complete_reply
+
         return complete_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
     ) -> dict[str, Any]:
+        from .introspect import inspect_reply
+
         return inspect_reply(code, cursor_pos, self.toolbox.definitions())
 
     async def do_history(
@@ -293,6 +309,8 @@ class CodeModeKernel(KernelSettings, Kernel):
         )
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
+        from .introspect import is_complete_reply
+
         return is_complete_reply(code)
 
     # -- plumbing --------------------------------------------------------------------------

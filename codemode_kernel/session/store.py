@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +100,8 @@ class SqliteStore(Store):
     """A store whose commits are SQLite transactions (WAL), reloaded when it is opened."""
 
     def __init__(self, limit_bytes: int, path: str | Path) -> None:
+        import sqlite3  # here, not at the top: only a kernel with a store_path loads SQLite
+
         super().__init__(limit_bytes)
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +122,8 @@ class SqliteStore(Store):
             )
 
     def _persist(self, texts: dict[str, str]) -> str | None:
+        import sqlite3  # already loaded by __init__; see there
+
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:

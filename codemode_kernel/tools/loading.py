@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -64,6 +63,10 @@ def load_configured(specs: Iterable[str]) -> list[Tool]:
 def load_entry_points(group: str = ENTRY_POINT_GROUP) -> list[Tool]:
     """Tools from installed packages' entry points. One broken package must not take the
     others (or the kernel) down, so a failing entry point is logged as a warning and skipped."""
+    # Here, not at the top: importing the tools package (every `codemode_kernel` import) should
+    # not pay for importlib.metadata and the email/zipfile modules it pulls in.
+    import importlib.metadata
+
     tools: list[Tool] = []
     for entry_point in importlib.metadata.entry_points(group=group):
         try:
