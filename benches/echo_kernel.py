@@ -5,6 +5,10 @@ costs is exactly what every ipykernel-based kernel pays before running any code:
 parsing, signing, the shell and IOPub sockets, busy/idle status. `benches/peers.py` runs it beside
 the real kernels; a codemode cell cannot be cheaper than this without a cheaper protocol path.
 
+Each `comm_msg` is answered with one `comm_msg` carrying its data back on IOPub: one shell message
+in, then busy, the answer and idle out, the same messages as the answer to one nested tool call.
+`benches/roundtrip.py` measures that as the floor of a tool call round trip.
+
 Run as a kernel: `python benches/echo_kernel.py -f {connection_file}`.
 """
 
@@ -25,6 +29,13 @@ class EchoKernel(Kernel):
         "file_extension": ".txt",
     }
     banner = "echo: the protocol floor"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shell_handlers["comm_msg"] = self.echo_comm
+
+    def echo_comm(self, stream: Any, ident: Any, parent: dict[str, Any]) -> None:
+        self.send_response(self.iopub_socket, "comm_msg", parent["content"])
 
     async def do_execute(  # type: ignore[override]
         self,

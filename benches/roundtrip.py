@@ -15,6 +15,10 @@ What is measured, and why:
   extra time over a trivial cell (pairs interleaved), with the cell's own `Date.now()` span as a
   cross-check. If the kernel does not answer `register_tools` within 5 s these print
   "n/a — needs the tools protocol".
+* **The comm floor** — the same exchanges on the echo kernel (`benches/echo_kernel.py`), which
+  sends every `comm_msg` straight back: one shell message in, busy / answer / idle out, as for
+  each tool result. Measured in the same rounds, it is what a tool call costs in the protocol
+  alone, before any JavaScript runs.
 
 Run: `.venv/bin/python benches/roundtrip.py [--quick]`.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +44,7 @@ from common import (
     spread,
     use_this_checkout_kernelspec,
 )
+from peers import write_kernelspecs
 
 CODEMODE_CELL = 'text("bench")'
 PYTHON_CELL = 'print("bench")'
@@ -221,17 +227,44 @@ class ToolClient:
             self.kernel.send_shell("comm_close", {"comm_id": self.comm_id, "data": {}})
 
 
+class CommFloor:
+    """The echo kernel's end of the same exchange: every `comm_msg` comes straight back."""
+
+    def __init__(self, kernel: LiveKernel) -> None:
+        self.kernel = kernel
+        self.comm_id = uuid.uuid4().hex
+        self.back = 0
+
+    def on_iopub(self, msg: Message) -> None:
+        if msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == self.comm_id:
+            self.back += 1
+
+    def exchange(self, count: int) -> float:
+        """Send `count` tool-result-sized comm messages at once; seconds until all are back."""
+        self.back = 0
+        began = time.perf_counter()
+        for call_id in range(count):
+            data = {"type": "tool_result", "call_id": call_id, "result": {"ok": True}}
+            self.kernel.send_shell("comm_msg", {"comm_id": self.comm_id, "data": data})
+        if not self.kernel.drain_iopub(self.on_iopub, lambda: self.back == count, 30):
+            raise RuntimeError(f"echo kernel: {self.back}/{count} comm messages came back")
+        return time.perf_counter() - began
+
+
 @dataclass
 class ToolFigures:
     one_call_extra: list[float] = field(default_factory=list)
     sequential_per_call: list[float] = field(default_factory=list)
     concurrent_extra: list[float] = field(default_factory=list)
     concurrent_span: list[float] = field(default_factory=list)
+    floor_per_call: list[float] = field(default_factory=list)
+    floor_concurrent: list[float] = field(default_factory=list)
 
 
-def measure_tools(kernel: LiveKernel, rounds: int) -> ToolFigures | None:
-    """Interleave trivial / 1-call / 20-sequential / 100-concurrent cells, `rounds` times."""
-    client = ToolClient(kernel)
+def measure_tools(kernel: LiveKernel, echo: LiveKernel, rounds: int) -> ToolFigures | None:
+    """Interleave trivial / 1-call / 20-sequential / 100-concurrent cells with the same
+    exchanges on the echo kernel, `rounds` times."""
+    client, floor = ToolClient(kernel), CommFloor(echo)
     try:
         if not client.register():
             return None
@@ -241,11 +274,15 @@ def measure_tools(kernel: LiveKernel, rounds: int) -> ToolFigures | None:
             one, _ = client.run(ONE_CALL_CELL, 1)
             _, sequential_ms = client.run(SEQUENTIAL_CELL, SEQUENTIAL_CALLS)
             concurrent, concurrent_ms = client.run(CONCURRENT_CELL, CONCURRENT_CALLS)
+            floor_sequential = sum(floor.exchange(1) for _ in range(SEQUENTIAL_CALLS))
+            floor_concurrent = floor.exchange(CONCURRENT_CALLS)
             if round_ >= 2:
                 figures.one_call_extra.append(one - trivial)
                 figures.sequential_per_call.append(float(sequential_ms) / 1e3 / SEQUENTIAL_CALLS)
                 figures.concurrent_extra.append(concurrent - trivial)
                 figures.concurrent_span.append(float(concurrent_ms) / 1e3)
+                figures.floor_per_call.append(floor_sequential / SEQUENTIAL_CALLS)
+                figures.floor_concurrent.append(floor_concurrent)
         return figures
     finally:
         client.close()
@@ -266,6 +303,7 @@ def report_one_tool_call(figures: ToolFigures | None) -> float | None:
         f"one tool call: {SEQUENTIAL_CALLS} sequential in a cell, per call (JS clock)",
         spread(figures.sequential_per_call),
     )
+    row("  floor: one comm message echoed (echo kernel)", spread(figures.floor_per_call))
     return statistics.median(extra)
 
 
@@ -282,6 +320,10 @@ def report_concurrent_tool_calls(figures: ToolFigures | None) -> float | None:
         f"{CONCURRENT_CALLS} concurrent calls: first call → last result (JS clock)",
         spread(figures.concurrent_span),
     )
+    row(
+        f"  floor: {CONCURRENT_CALLS} comm messages at once, all echoed (echo kernel)",
+        spread(figures.floor_concurrent),
+    )
     return statistics.median(figures.concurrent_extra)
 
 
@@ -293,24 +335,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer starts, pairs and rounds")
     settings = QUICK if parser.parse_args().quick else FULL
     use_this_checkout_kernelspec()
+    write_kernelspecs(deno=None)
     print(machine())
 
     startup = measure_startup(settings.starts)
     startup_ratio = report_startup(startup)
 
     codemode, python = LiveKernel.start("codemode"), LiveKernel.start("python3")
+    echo = LiveKernel.start("codemode-echo")
     try:
         ours, theirs = measure_trivial(codemode, python, settings)
         reply_ratio, idle_ratio = report_trivial(ours, theirs, settings)
         heading(
             f"tool calls over the `codemode` comm, {settings.tool_rounds} rounds: median (p10-p90)"
         )
-        figures = measure_tools(codemode, settings.tool_rounds)
+        figures = measure_tools(codemode, echo, settings.tool_rounds)
         one_call = report_one_tool_call(figures)
         concurrent = report_concurrent_tool_calls(figures)
     finally:
-        codemode.stop()
-        python.stop()
+        for kernel in (codemode, python, echo):
+            kernel.stop()
 
     heading("targets (issue)")
     print_targets(
