@@ -38,8 +38,9 @@ from codemode_kernel.client import CodeModeClient
 TOKEN = secrets.token_hex(16)
 
 
-def start_server() -> tuple[str, subprocess.Popen[bytes]]:
-    """A Jupyter Server on a free port of 127.0.0.1, once its REST API answers."""
+def start_server(log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A Jupyter Server on a free port of 127.0.0.1, once its REST API answers; its log (and
+    its kernels' stderr) goes to `log`."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -47,7 +48,8 @@ def start_server() -> tuple[str, subprocess.Popen[bytes]]:
     argv = [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}", "--no-browser"]
     argv += ["--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
     argv += [f"--ServerApp.root_dir={root}", *(["--allow-root"] if os.geteuid() == 0 else [])]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=out)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -109,11 +111,16 @@ def main() -> None:
     agents = args.agents or (4 if args.quick else 16)
     cells = args.cells or (10 if args.quick else 50)
     use_this_checkout_kernelspec()
-    url, server = start_server()
+    log = Path(tempfile.mkdtemp(prefix="codemode-load-log-")) / "server.log"
+    url, server = start_server(log)
     try:
         latencies, lost, wall = asyncio.run(run(url, agents, cells))
         # The kernels have ended with their clients; measure a fleet of the same size at rest.
         rss = asyncio.run(fleet_rss(url, server, agents))
+    except Exception:
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        print(f"the server's log ({log}) ends:", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(30)
