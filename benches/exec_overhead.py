@@ -20,6 +20,13 @@ Scenarios, for each tool count:
 * `warm_exec_paced` - the same execs, each started only once the pool is full again (the wait is
   not timed): the latency of a cell when cells are not back to back, as in a notebook.
 
+Then **tool calls in process**: the same session with a router that answers every
+`tools.bench_echo()` at once, so a nested call's cost without Jupyter — the cell posts the call,
+the session routes it, the result goes back into the isolate — is set apart from the comm round
+trip that `roundtrip.py` measures. Each round times a trivial cell, 20 sequential calls and 100
+concurrent ones, paced like `warm_exec_paced`; a call's cost is its cell's time over the trivial
+cell's.
+
 Memory is the reference's `max_rss_delta_bytes`: `ru_maxrss` after the timed loop minus the
 same after the warm-ups (KiB on Linux).
 
@@ -50,6 +57,7 @@ from common import (
     percentile,
     print_targets,
     ratio,
+    spread,
 )
 
 from codemode_kernel.output.items import Item
@@ -98,6 +106,33 @@ class BenchTools:
         pass
 
 
+class AnsweringTools(BenchTools):
+    """A router with one tool, `bench_echo`, that answers each call at once with {ok: true}."""
+
+    def __init__(self) -> None:
+        self._definitions = [
+            {"name": "bench_echo", "description": "Benchmark tool", "kind": "function"}
+        ]
+
+    def call(self, request: ToolRequest) -> None:
+        request.cell.resolve_tool(request.js_id, True, {"ok": True})
+
+
+SEQUENTIAL_CALLS, CONCURRENT_CALLS = 20, 100
+TOOL_CELLS = (
+    (0, BENCH_SOURCE),
+    (
+        SEQUENTIAL_CALLS,
+        f"for (let i = 0; i < {SEQUENTIAL_CALLS}; i++) await tools.bench_echo({{i}});",
+    ),
+    (
+        CONCURRENT_CALLS,
+        f"await Promise.all(Array.from({{length: {CONCURRENT_CALLS}}}, "
+        "(_, i) => tools.bench_echo({i})));",
+    ),
+)
+
+
 class Items:
     """An observer that keeps the cell's items."""
 
@@ -120,6 +155,30 @@ async def bench_exec(session: Session) -> None:
     outcome = await session.exec(ExecRequest(BENCH_SOURCE, None, None), seen)
     if outcome.status != "completed" or len(seen.items) != 1:
         raise RuntimeError(f"unexpected exec outcome {outcome} with items {seen.items}")
+
+
+async def tool_call_rounds(rounds: int) -> tuple[list[float], list[float]]:
+    """Per round: (sequential cell - trivial) / 20 and (concurrent cell - trivial), in ns."""
+    engine = Engine(prepared=2)
+    session = Session(engine, SessionConfig(), tools=AnsweringTools())
+    per_call: list[float] = []
+    concurrent: list[float] = []
+    for round_ in range(rounds + 2):  # two rounds warm up
+        spans = []
+        for _, source in TOOL_CELLS:
+            await wait_for_pool(engine)
+            started = time.perf_counter_ns()
+            outcome = await session.exec(ExecRequest(source, None, None), Items())
+            spans.append(time.perf_counter_ns() - started)
+            if outcome.status != "completed":
+                raise RuntimeError(f"tool-call cell ended {outcome}")
+        if round_ >= 2:
+            trivial, sequential, together = spans
+            per_call.append((sequential - trivial) / SEQUENTIAL_CALLS)
+            concurrent.append(together - trivial)
+    await wait_for_pool(engine)
+    await session.shutdown()
+    return per_call, concurrent
 
 
 def max_rss_bytes() -> int:
@@ -342,6 +401,13 @@ def run_parent(samples: int, warm_iterations: int, tool_counts: list[int]) -> No
         "the pool to refill before each exec (latency)"
     )
     print_comparison(rows, warm_iterations)
+    heading(f"tool calls in process, answered at once ({warm_iterations} rounds): median (p10-p90)")
+    per_call, concurrent = asyncio.run(tool_call_rounds(warm_iterations))
+    for label, values in (
+        (f"one call, of {SEQUENTIAL_CALLS} in a row", per_call),
+        (f"{CONCURRENT_CALLS} concurrent calls", concurrent),
+    ):
+        print(f"{label:<40} {spread(values, format_duration):>34}")
     heading("targets (issue)")
     print_targets(targets(rows))
 
