@@ -1,5 +1,6 @@
-"""Run every benchmark and print every table: exec overhead, round trips, memory, peers.
+"""Run every benchmark and print every table, one benchmark at a time.
 
+They are exec overhead, isolate costs, round trips, memory, peers and gateway load.
 Each benchmark runs as its own process (they start kernels and V8, and `exec_overhead` spawns
 fresh workers itself), one after another so they never compete for the two cores. `--quick` is
 passed through. Exits non-zero if any benchmark failed to run; an unmet target is a printed
@@ -17,7 +18,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("exec_overhead.py", "roundtrip.py", "memory.py", "peers.py", "gateway_load.py")
+BENCHMARKS = (
+    "exec_overhead.py",
+    "isolate_costs.py",
+    "roundtrip.py",
+    "memory.py",
+    "peers.py",
+    "gateway_load.py",
+)
 
 
 def main() -> int:

@@ -13,9 +13,18 @@ pytestmark = pytest.mark.bench
 BENCHES = Path(__file__).parent.parent / "benches"
 
 
-@pytest.mark.parametrize(
-    "script", ["exec_overhead.py", "roundtrip.py", "peers.py", "gateway_load.py"]
-)
+#: Each benchmark and a heading its quick run must print: the issue's targets where it has
+#: some; isolate_costs.py measures the floors under them instead.
+HEADINGS = {
+    "exec_overhead.py": "== targets (issue) ==",
+    "roundtrip.py": "== targets (issue) ==",
+    "peers.py": "== targets (issue) ==",
+    "gateway_load.py": "== targets (issue) ==",
+    "isolate_costs.py": "== CPU per isolate",
+}
+
+
+@pytest.mark.parametrize("script", sorted(HEADINGS))
 def test_benchmark_runs_and_prints_its_targets(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHES / script), "--quick"],
@@ -24,4 +33,4 @@ def test_benchmark_runs_and_prints_its_targets(script: str) -> None:
         timeout=240,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "== targets (issue) ==" in done.stdout
+    assert HEADINGS[script] in done.stdout
