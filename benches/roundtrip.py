@@ -13,7 +13,11 @@ What is measured, and why:
   registers one tool and answers each `tool_call` on IOPub with a `tool_result` on shell, with raw
   jupyter_client messages. One nested call and 100 concurrent calls are each measured as the
   extra time over a trivial cell (pairs interleaved), with the cell's own `Date.now()` span as a
-  cross-check. If the kernel does not answer `register_tools` within 5 s these print
+  cross-check. Each of these cells starts `PAUSE_S` after the last one ended, as cells do when a
+  person or a model thinks between them: otherwise a cell would share the two cores with
+  preparing the isolate that replaces the previous cell's, and the difference of two cells would
+  measure that instead of the call (back-to-back cells are `exec_overhead.py`'s `warm_exec`).
+  If the kernel does not answer `register_tools` within 5 s these print
   "n/a — needs the tools protocol".
 * **The comm floor** — the same exchanges on the echo kernel (`benches/echo_kernel.py`), which
   sends every `comm_msg` straight back: one shell message in, busy / answer / idle out, as for
@@ -63,6 +67,7 @@ SEQUENTIAL_CELL = (
     "text(String(Date.now() - t0));"
 )
 CONCURRENT_CALLS = 100
+PAUSE_S = 0.02  # before each tool-call cell: time to prepare two isolates (~5 ms CPU each)
 CONCURRENT_CELL = (
     "const t0 = Date.now();\n"
     f"await Promise.all(Array.from({{length: {CONCURRENT_CALLS}}}, "
@@ -213,7 +218,9 @@ class ToolClient:
             self.send({"type": "tool_result", "call_id": data["call_id"], "result": {"ok": True}})
 
     def run(self, code: str, calls: int) -> tuple[float, str]:
-        """Run a cell that makes `calls` tool calls; its seconds to idle and its text output."""
+        """Run a cell that makes `calls` tool calls, `PAUSE_S` after the last cell; its seconds
+        to idle and its text output."""
+        time.sleep(PAUSE_S)
         self.calls = 0
         exchange = self.kernel.execute(code, on_iopub=self.on_iopub)
         status = exchange.codemode.get("status")
