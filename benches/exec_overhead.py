@@ -119,17 +119,11 @@ class AnsweringTools(BenchTools):
 
 
 SEQUENTIAL_CALLS, CONCURRENT_CALLS = 20, 100
-TOOL_CELLS = (
-    (0, BENCH_SOURCE),
-    (
-        SEQUENTIAL_CALLS,
-        f"for (let i = 0; i < {SEQUENTIAL_CALLS}; i++) await tools.bench_echo({{i}});",
-    ),
-    (
-        CONCURRENT_CALLS,
-        f"await Promise.all(Array.from({{length: {CONCURRENT_CALLS}}}, "
-        "(_, i) => tools.bench_echo({i})));",
-    ),
+TOOL_CELLS = (  # a trivial cell, 20 calls in a row, 100 calls at once
+    BENCH_SOURCE,
+    f"for (let i = 0; i < {SEQUENTIAL_CALLS}; i++) await tools.bench_echo({{i}});",
+    f"await Promise.all(Array.from({{length: {CONCURRENT_CALLS}}}, "
+    "(_, i) => tools.bench_echo({i})));",
 )
 
 
@@ -165,7 +159,7 @@ async def tool_call_rounds(rounds: int) -> tuple[list[float], list[float]]:
     concurrent: list[float] = []
     for round_ in range(rounds + 2):  # two rounds warm up
         spans = []
-        for _, source in TOOL_CELLS:
+        for source in TOOL_CELLS:
             await wait_for_pool(engine)
             started = time.perf_counter_ns()
             outcome = await session.exec(ExecRequest(source, None, None), Items())
